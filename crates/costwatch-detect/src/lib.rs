@@ -1,0 +1,281 @@
+//! Anomaly detectors over dense daily cost series.
+//!
+//! Pure and dependency-free, shared by the costwatch host and the rule guest
+//! SDK. Every detector looks at one series (e.g. one account × service × usage
+//! type), evaluates its last day and returns at most one [`Detection`]. The
+//! caller keeps one open finding per series, so detectors fire at the start of
+//! an anomaly and may keep firing while it lasts.
+//!
+//! All detectors share the same guards: the evaluated cost must reach
+//! [`Params::min_daily_spend`], and both an absolute (dollars per day) and a
+//! relative threshold must be crossed, on top of a noise-scaled score.
+
+pub mod detectors;
+pub mod stats;
+
+pub use detectors::{creep, detect, new_spend, shift, spike};
+
+/// Days per month used to turn a daily delta into a monthly impact.
+pub const DAYS_PER_MONTH: f64 = 30.4;
+
+/// One series' daily cost, oldest first; the last element is the day being
+/// evaluated. Days with no spend are `0.0`. Only usage belongs here: fees,
+/// credits, refunds and tax are kept out by the host.
+#[derive(Clone, Copy, Debug)]
+pub struct DailySeries<'a> {
+    /// Cost per day, one value per calendar day with no gaps.
+    pub amounts: &'a [f64],
+    /// Weekday of the last element, 0 = Monday … 6 = Sunday.
+    pub last_weekday: u8,
+}
+
+/// How loudly a detection should be reported.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    Info,
+    Warning,
+    Critical,
+}
+
+/// What kind of anomaly a detection is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// One day well above its expected value.
+    Spike,
+    /// A step up that has lasted several days.
+    Shift,
+    /// Sustained growth that no single day makes obvious.
+    Creep,
+    /// Spend on a series that had (essentially) none before.
+    NewSpend,
+}
+
+impl Kind {
+    /// Lower-case name for messages and storage: `spike`, `shift`, `creep`, `new_spend`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Spike => "spike",
+            Kind::Shift => "shift",
+            Kind::Creep => "creep",
+            Kind::NewSpend => "new_spend",
+        }
+    }
+}
+
+/// One anomaly found on the evaluated day.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Detection {
+    pub kind: Kind,
+    pub severity: Severity,
+    /// Cost per day on the evaluated day (recent window mean for shift and creep).
+    pub observed: f64,
+    /// Baseline cost per day the observation is compared with.
+    pub expected: f64,
+    /// Robust z-score (or similar strength measure; higher is stronger).
+    pub score: f64,
+    /// Extra cost per month: `(observed - expected) * 30.4`, or the creep's
+    /// projected extra over the next month.
+    pub monthly_impact: f64,
+}
+
+/// Tuning for all detectors. `Params::default()` is tuned for real billing data.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Params {
+    /// No detector fires when the evaluated cost per day is below this (dollars).
+    pub min_daily_spend: f64,
+    /// Days of history used to estimate the weekday profile.
+    pub season_days: usize,
+    pub spike: SpikeParams,
+    pub shift: ShiftParams,
+    pub creep: CreepParams,
+    pub new_spend: NewSpendParams,
+    pub severity: SeverityParams,
+}
+
+/// A single day well above its weekday-adjusted robust baseline.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SpikeParams {
+    pub enabled: bool,
+    /// Trailing days (before the evaluated day) the baseline median/MAD uses.
+    pub window_days: usize,
+    /// Fewer days of history than this: no verdict.
+    pub min_history_days: usize,
+    /// Minimum excess over the expectation, dollars per day.
+    pub min_abs_delta: f64,
+    /// Minimum excess relative to the expectation (1.0 = double).
+    pub min_relative: f64,
+    /// Minimum robust z-score.
+    pub k: f64,
+    /// Noise is never assumed below this fraction of the expectation
+    /// (the scores are computed on log cost, so this is a log-scale floor).
+    pub noise_floor_relative: f64,
+    /// Stay quiet when a similar excess happened about one month earlier
+    /// (a monthly charge or job, not an anomaly).
+    pub skip_monthly_recurring: bool,
+}
+
+/// A lasting step up: each of the last `recent_days` days is above the baseline.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ShiftParams {
+    pub enabled: bool,
+    /// Days the new level must have lasted, including the evaluated day.
+    pub recent_days: usize,
+    /// Trailing days before the recent ones that form the baseline.
+    pub window_days: usize,
+    pub min_history_days: usize,
+    /// Minimum excess of the recent level, dollars per day.
+    pub min_abs_delta: f64,
+    /// Minimum excess of the recent level relative to the baseline.
+    pub min_relative: f64,
+    /// Every recent day must be at least `k` robust deviations above the baseline.
+    pub k: f64,
+    pub noise_floor_relative: f64,
+    /// A step, not a ramp: the week before the recent days may have risen by at
+    /// most this fraction of the recent rise (on log cost).
+    pub max_prior_rise: f64,
+}
+
+/// Sustained growth: the recent level has risen well above the trend of the
+/// long window, and is still rising.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CreepParams {
+    pub enabled: bool,
+    /// Days over which the recent growth rate is measured.
+    pub short_days: usize,
+    /// Days before the short window that give the baseline, normal trend and noise.
+    pub long_days: usize,
+    /// Days whose median is the current level (`observed`).
+    pub level_days: usize,
+    /// Minimum recent daily growth rate above the normal trend (0.005 = 0.5%/day).
+    pub min_growth: f64,
+    /// The current level must be `k` standard errors above the projected baseline.
+    pub k: f64,
+    /// Minimum rise of the current level over the projected baseline, relative.
+    pub min_relative: f64,
+    /// Minimum rise of the current level over the projected baseline, dollars per day.
+    pub min_abs_delta: f64,
+    /// Long-window growth up to this daily rate counts as organic and is
+    /// projected forward; faster growth is not learned as normal.
+    pub max_organic_growth: f64,
+}
+
+/// Spend appearing on a series with (essentially) no earlier spend.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewSpendParams {
+    pub enabled: bool,
+    /// Days of (near-)zero history needed before spend counts as new.
+    pub min_history_days: usize,
+    /// The spend may have ramped up over this many days (it still counts as new).
+    pub ramp_days: usize,
+    /// Minimum cost on the evaluated day, dollars.
+    pub min_daily: f64,
+    /// Earlier days may have spent up to this much per day (dollars) …
+    pub max_prior_daily: f64,
+    /// … or up to this fraction of the evaluated day's cost.
+    pub max_prior_fraction: f64,
+}
+
+/// Severity from the monthly impact.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SeverityParams {
+    /// Monthly impact (dollars) from which a detection is a Warning.
+    pub warning_monthly: f64,
+    /// Monthly impact (dollars) from which a detection is Critical.
+    pub critical_monthly: f64,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Params {
+            min_daily_spend: 1.0,
+            season_days: 56,
+            spike: SpikeParams::default(),
+            shift: ShiftParams::default(),
+            creep: CreepParams::default(),
+            new_spend: NewSpendParams::default(),
+            severity: SeverityParams::default(),
+        }
+    }
+}
+
+impl Default for SpikeParams {
+    fn default() -> Self {
+        SpikeParams {
+            enabled: true,
+            window_days: 28,
+            min_history_days: 14,
+            min_abs_delta: 10.0,
+            min_relative: 0.5,
+            k: 4.0,
+            noise_floor_relative: 0.05,
+            skip_monthly_recurring: true,
+        }
+    }
+}
+
+impl Default for ShiftParams {
+    fn default() -> Self {
+        ShiftParams {
+            enabled: true,
+            recent_days: 3,
+            window_days: 28,
+            min_history_days: 14,
+            min_abs_delta: 5.0,
+            min_relative: 0.3,
+            k: 2.5,
+            noise_floor_relative: 0.05,
+            max_prior_rise: 0.33,
+        }
+    }
+}
+
+impl Default for CreepParams {
+    fn default() -> Self {
+        CreepParams {
+            enabled: true,
+            short_days: 14,
+            long_days: 42,
+            level_days: 7,
+            min_growth: 0.005,
+            k: 4.5,
+            min_relative: 0.15,
+            min_abs_delta: 1.0,
+            max_organic_growth: 0.005,
+        }
+    }
+}
+
+impl Default for NewSpendParams {
+    fn default() -> Self {
+        NewSpendParams {
+            enabled: true,
+            min_history_days: 14,
+            ramp_days: 3,
+            min_daily: 5.0,
+            max_prior_daily: 0.05,
+            max_prior_fraction: 0.02,
+        }
+    }
+}
+
+impl Default for SeverityParams {
+    fn default() -> Self {
+        SeverityParams {
+            warning_monthly: 100.0,
+            critical_monthly: 1000.0,
+        }
+    }
+}
+
+impl SeverityParams {
+    /// Severity for a detection with this monthly impact.
+    pub fn classify(&self, monthly_impact: f64) -> Severity {
+        if monthly_impact >= self.critical_monthly {
+            Severity::Critical
+        } else if monthly_impact >= self.warning_monthly {
+            Severity::Warning
+        } else {
+            Severity::Info
+        }
+    }
+}

@@ -1,0 +1,102 @@
+//! Delivering outbox digests: to an SMTP server when configured, else as `.eml` files in a folder.
+//! A digest stays pending in the ledger until a delivery succeeds, so nothing is lost.
+
+use crate::config::{Alerts, Smtp, SmtpSecurity};
+use crate::ledger::{Ledger, OutboxMessage};
+use anyhow::{Context, Result, anyhow};
+use lettre::address::Envelope;
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use std::path::Path;
+use std::time::Duration;
+
+/// What happened to one pending digest.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub outbox_id: i64,
+    /// Where it went, or why it is still pending.
+    pub result: Result<String, String>,
+}
+
+/// Tries to deliver every pending digest; failures are recorded and left for the next run.
+pub fn deliver_pending(
+    ledger: &Ledger,
+    config: &Alerts,
+    runtime: &tokio::runtime::Runtime,
+) -> Result<Vec<Delivery>> {
+    let mut out = Vec::new();
+    for msg in ledger.pending_messages()? {
+        let result = match &config.smtp {
+            Some(smtp) => runtime.block_on(send_smtp(smtp, config, &msg)),
+            None => write_eml(&config.outbox_dir, &msg),
+        };
+        match &result {
+            Ok(to) => ledger.mark_delivered(msg.id, to)?,
+            Err(e) => {
+                tracing::warn!(outbox_id = msg.id, error = %e, "digest not delivered; kept in the outbox for the next run");
+                ledger.mark_attempt_failed(msg.id, &format!("{e:#}"))?;
+            }
+        }
+        out.push(Delivery {
+            outbox_id: msg.id,
+            result: result.map_err(|e| format!("{e:#}")),
+        });
+    }
+    Ok(out)
+}
+
+/// Writes the digest as `<run date>-<id>.eml` (via a temporary name, so no half file is seen).
+fn write_eml(dir: &Path, msg: &OutboxMessage) -> Result<String> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("creating outbox folder {}", dir.display()))?;
+    let path = dir.join(format!("{}-{}.eml", msg.run_date, msg.id));
+    let tmp = path.with_extension("eml.tmp");
+    std::fs::write(&tmp, &msg.message).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, &path).with_context(|| format!("writing {}", path.display()))?;
+    Ok(path.display().to_string())
+}
+
+async fn send_smtp(smtp: &Smtp, config: &Alerts, msg: &OutboxMessage) -> Result<String> {
+    let timeout = Duration::from_secs(smtp.timeout_secs);
+    let mut builder = match smtp.security {
+        SmtpSecurity::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&smtp.host)?,
+        SmtpSecurity::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&smtp.host)?,
+        SmtpSecurity::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host),
+    }
+    .port(smtp.port)
+    .timeout(Some(timeout));
+    if let Some(user) = &smtp.username {
+        let password = match &smtp.password_env {
+            Some(var) => std::env::var(var).map_err(|_| {
+                anyhow!("the SMTP password variable {var} is not set in the environment")
+            })?,
+            None => String::new(),
+        };
+        builder = builder.credentials(Credentials::new(user.clone(), password));
+    }
+    let transport = builder.build();
+    let from = mailbox_address(&config.from)?;
+    let to = config
+        .to
+        .iter()
+        .map(|t| mailbox_address(t))
+        .collect::<Result<Vec<_>>>()?;
+    let envelope = Envelope::new(Some(from), to)?;
+    // lettre's own timeout covers only the connection; bound the whole exchange.
+    tokio::time::timeout(timeout, transport.send_raw(&envelope, &msg.message))
+        .await
+        .map_err(|_| {
+            anyhow!(
+                "SMTP {}:{} did not answer within {}s",
+                smtp.host,
+                smtp.port,
+                smtp.timeout_secs
+            )
+        })?
+        .with_context(|| format!("SMTP {}:{}", smtp.host, smtp.port))?;
+    Ok(format!("smtp://{}:{}", smtp.host, smtp.port))
+}
+
+fn mailbox_address(s: &str) -> Result<Address> {
+    Ok(s.parse::<lettre::message::Mailbox>()?.email)
+}

@@ -1,0 +1,124 @@
+//! The alert digest: one MIME email (plain text + HTML) per run with alerts.
+
+use crate::config::Alerts;
+use crate::ledger::AlertRecord;
+use crate::rules::Severity;
+use crate::rules::builtin::money;
+use anyhow::{Context, Result};
+use chrono::NaiveDate;
+use lettre::Message;
+use lettre::message::{Mailbox, MultiPart};
+
+/// A rendered digest.
+pub struct Digest {
+    pub subject: String,
+    /// The complete RFC 5322 message.
+    pub message: Vec<u8>,
+}
+
+/// Renders the digest for a run's alerts, listing any run problems (failed sources or rules) too.
+pub fn render(
+    config: &Alerts,
+    run_date: NaiveDate,
+    alerts: &[AlertRecord],
+    problems: &[String],
+) -> Result<Digest> {
+    let critical = alerts
+        .iter()
+        .filter(|a| a.severity == Severity::Critical)
+        .count();
+    let subject = format!(
+        "costwatch {run_date}: {} cost alert{}{}",
+        alerts.len(),
+        if alerts.len() == 1 { "" } else { "s" },
+        if critical > 0 {
+            format!(" ({critical} critical)")
+        } else {
+            String::new()
+        }
+    );
+    let mut builder = Message::builder()
+        .from(config.from.parse::<Mailbox>().context("alerts.from")?)
+        .subject(&subject);
+    for to in &config.to {
+        builder = builder.to(to.parse::<Mailbox>().context("alerts.to")?);
+    }
+    let message = builder
+        .multipart(MultiPart::alternative_plain_html(
+            text(run_date, alerts, problems),
+            html(run_date, alerts, problems),
+        ))
+        .context("building the digest email")?;
+    Ok(Digest {
+        subject,
+        message: message.formatted(),
+    })
+}
+
+fn text(run_date: NaiveDate, alerts: &[AlertRecord], problems: &[String]) -> String {
+    let mut out = format!("costwatch daily digest for {run_date}\n\n");
+    for a in alerts {
+        out += &format!(
+            "[{}] {} / {} / {} ({} for {})\n  {}\n  observed {}/day, expected {}/day, impact {}/month\n\n",
+            a.severity.as_str().to_uppercase(),
+            a.account,
+            a.service_name,
+            a.usage_type,
+            a.rule,
+            a.data_day,
+            a.message,
+            money(a.observed),
+            money(a.expected),
+            money(a.monthly_impact)
+        );
+    }
+    if !problems.is_empty() {
+        out += "Problems during this run:\n";
+        for p in problems {
+            out += &format!("  - {p}\n");
+        }
+    }
+    out
+}
+
+fn html(run_date: NaiveDate, alerts: &[AlertRecord], problems: &[String]) -> String {
+    let mut rows = String::new();
+    for a in alerts {
+        rows += &format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td align=\"right\">{}</td>\
+             <td align=\"right\">{}</td><td align=\"right\">{}</td><td>{}</td></tr>\n",
+            a.severity.as_str(),
+            escape(&a.account),
+            escape(&a.service_name),
+            escape(&a.usage_type),
+            escape(&a.rule),
+            money(a.observed),
+            money(a.expected),
+            money(a.monthly_impact),
+            escape(&a.message)
+        );
+    }
+    let problems = if problems.is_empty() {
+        String::new()
+    } else {
+        let items: String = problems
+            .iter()
+            .map(|p| format!("<li>{}</li>", escape(p)))
+            .collect();
+        format!("<h3>Problems during this run</h3><ul>{items}</ul>")
+    };
+    format!(
+        "<html><body><h2>costwatch daily digest for {run_date}</h2>\
+         <table border=\"1\" cellpadding=\"4\" cellspacing=\"0\">\
+         <tr><th>Severity</th><th>Account</th><th>Service</th><th>Usage type</th><th>Rule</th>\
+         <th>Observed/day</th><th>Expected/day</th><th>Impact/month</th><th>What happened</th></tr>\n\
+         {rows}</table>{problems}</body></html>"
+    )
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}

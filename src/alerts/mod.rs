@@ -1,0 +1,5 @@
+//! From findings to delivered notifications: lifecycle (dedup, escalate, resolve), digest, delivery.
+
+pub mod delivery;
+pub mod digest;
+pub mod lifecycle;

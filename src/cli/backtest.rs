@@ -1,0 +1,58 @@
+//! `costwatch backtest`: replay the daily job over a date range.
+
+use super::{Cli, Input, open_job};
+use crate::error::EXIT_OK;
+use crate::rules::builtin::money;
+use anyhow::Result;
+use chrono::NaiveDate;
+use clap::{Args, ValueEnum};
+
+#[derive(Debug, Args)]
+pub struct BacktestArgs {
+    #[command(flatten)]
+    pub input: Input,
+    /// First run date to replay.
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub from: NaiveDate,
+    /// Last run date to replay.
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub to: NaiveDate,
+    /// Output format: a table, or a JSON array of alerts (what ../scenarios/score.py reads).
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// Output format of the alerts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+pub fn execute(cli: &Cli, args: &BacktestArgs) -> Result<i32> {
+    let (job, _lock) = open_job(cli, &args.input)?;
+    job.sync(true)?;
+    let alerts = job.backtest(args.from, args.to)?;
+    match args.format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&alerts)?),
+        Format::Text => {
+            for a in &alerts {
+                println!(
+                    "{}  {:<8} {:<9} {}  ({}/month)",
+                    a.day,
+                    a.severity.as_str(),
+                    a.rule,
+                    a.message,
+                    money(a.monthly_impact)
+                );
+            }
+            println!(
+                "{} alert(s) from {} to {}",
+                alerts.len(),
+                args.from,
+                args.to
+            );
+        }
+    }
+    Ok(EXIT_OK)
+}

@@ -1,0 +1,107 @@
+//! Command-line interface: one module per subcommand.
+
+mod backtest;
+mod init;
+mod run;
+mod sync;
+
+use crate::config::Config;
+use crate::error::Error;
+use crate::ledger::Ledger;
+use crate::lock::LedgerLock;
+use crate::pipeline::Job;
+use anyhow::Result;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::{Path, PathBuf};
+
+/// costwatch: an AWS cost and budget watchdog. It ingests billing data into a local ledger,
+/// runs anomaly rules over it every day and sends a digest of what needs attention.
+#[derive(Debug, Parser)]
+#[command(name = "costwatch", version, after_help = EXIT_CODES)]
+pub struct Cli {
+    /// SQLite ledger file (default: the config's `ledger`, else ./costwatch.db).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub ledger: Option<PathBuf>,
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// More log output (-v debug, -vv trace); RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+const EXIT_CODES: &str = "Exit codes: 0 ok, 1 run failed (a source, rule or delivery failed), 2 bad usage, \
+                          3 configuration error, 4 another costwatch holds the ledger, 5 unreadable billing data.";
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write a commented costwatch.toml to start from.
+    Init(init::InitArgs),
+    /// Run the daily job: ingest, evaluate rules, open/update findings, queue and deliver the digest.
+    Run(run::RunArgs),
+    /// Only ingest: bring the ledger up to date from the sources.
+    Sync(sync::SyncArgs),
+    /// Replay the daily job over a date range and print the alerts it would have sent.
+    Backtest(backtest::BacktestArgs),
+}
+
+/// Where configuration and data come from; shared by run, sync and backtest.
+#[derive(Debug, Args)]
+pub struct Input {
+    /// Config file (default: ./costwatch.toml when present).
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// A CUR or FOCUS file, or a folder of them, used as the only source (no config needed).
+    #[arg(long, value_name = "PATH")]
+    pub data: Option<PathBuf>,
+}
+
+impl Cli {
+    /// Runs the chosen subcommand; the returned code is the process exit code.
+    pub fn execute(self) -> Result<i32> {
+        match &self.command {
+            Command::Init(args) => init::execute(args),
+            Command::Run(args) => run::execute(&self, args),
+            Command::Sync(args) => sync::execute(&self, args),
+            Command::Backtest(args) => backtest::execute(&self, args),
+        }
+    }
+}
+
+/// Loads the config (or defaults for `--data`), takes the ledger lock and opens the job.
+fn open_job(cli: &Cli, input: &Input) -> Result<(Job, LedgerLock)> {
+    let default_config = Path::new("costwatch.toml");
+    let mut config = match (&input.config, &input.data) {
+        (Some(path), _) => Config::load(path)?,
+        (None, Some(_)) => Config::default(),
+        (None, None) if default_config.exists() => Config::load(default_config)?,
+        (None, None) => {
+            return Err(Error::config(
+                "no configuration: pass --config PATH or --data PATH (or write one with `costwatch init`)",
+            )
+            .into());
+        }
+    };
+    if let Some(data) = &input.data {
+        config.sources.files = Some(crate::config::FilesSource {
+            paths: vec![data.clone()],
+        });
+    }
+    let ledger_path = cli
+        .ledger
+        .clone()
+        .or_else(|| config.ledger.clone())
+        .unwrap_or_else(|| "costwatch.db".into());
+    let lock = LedgerLock::acquire(&ledger_path)?;
+    let ledger = Ledger::open(&ledger_path)?;
+    Ok((Job::new(config, ledger)?, lock))
+}

@@ -1,0 +1,96 @@
+//! `costwatch run`: the daily job.
+
+use super::{Cli, Input, open_job};
+use crate::error::{EXIT_FAILED, EXIT_OK};
+use crate::pipeline::RunSummary;
+use crate::rules::builtin::money;
+use anyhow::Result;
+use chrono::{NaiveDate, Utc};
+use clap::Args;
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub input: Input,
+    /// The run's date (default: today, UTC); the newest complete billing day before it is evaluated.
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub date: Option<NaiveDate>,
+    /// Ingest and evaluate, print what would be sent, but keep no findings and send nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+pub fn execute(cli: &Cli, args: &RunArgs) -> Result<i32> {
+    let (job, _lock) = open_job(cli, &args.input)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let date = args.date.unwrap_or_else(|| Utc::now().date_naive());
+    let summary = job.run(date, args.dry_run, &runtime)?;
+    print!("{}", render(&summary));
+    Ok(if summary.failed() {
+        EXIT_FAILED
+    } else {
+        EXIT_OK
+    })
+}
+
+/// The human-readable run summary.
+fn render(s: &RunSummary) -> String {
+    let mut out = format!(
+        "costwatch run for {}{}\n",
+        s.run_date,
+        if s.dry_run { " (dry run)" } else { "" }
+    );
+    for src in &s.sources {
+        out += &format!(
+            "  source {:<8} {:<6} {} day(s) ingested, {} API call(s): {}\n",
+            src.source, src.status, src.days_ingested, src.api_calls, src.detail
+        );
+    }
+    out += &format!("  API calls: {} in total\n", s.api_calls());
+    match s.evaluated_day {
+        Some(day) => {
+            out += &format!(
+                "  evaluated: billing day {day}, {} series, {} rule(s)\n",
+                s.series_evaluated, s.rules_run
+            )
+        }
+        None => {
+            out += "  evaluated: nothing — no complete billing day within the allowed data lag\n"
+        }
+    }
+    for f in &s.rule_failures {
+        out += &format!("  rule {} FAILED: {}\n", f.rule, f.error);
+    }
+    out += &format!(
+        "  alerts:    {} new or escalated, {} finding(s) updated, {} resolved\n",
+        s.alerts.len(),
+        s.findings_updated,
+        s.findings_resolved
+    );
+    for a in &s.alerts {
+        out += &format!(
+            "    [{}] {} (impact {}/month)\n",
+            a.severity.as_str(),
+            a.message,
+            money(a.monthly_impact)
+        );
+    }
+    if s.dry_run {
+        out += "  digest:    not queued (dry run)\n";
+    } else if s.deliveries.is_empty() {
+        out += "  digest:    nothing to send\n";
+    }
+    for (id, result) in &s.deliveries {
+        match result {
+            Ok(to) => out += &format!("  digest:    #{id} delivered to {to}\n"),
+            Err(e) => {
+                out += &format!(
+                    "  digest:    #{id} NOT delivered, kept in the outbox for the next run: {e}\n"
+                )
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,257 @@
+//! Daily cost facts: writing a billing period, reading usage series and day totals.
+
+use super::Ledger;
+use anyhow::Result;
+use chrono::NaiveDate;
+use rusqlite::{OptionalExtension, params};
+use std::collections::HashMap;
+
+/// What kind of charge a line item is; only `Usage` feeds usage baselines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ChargeCategory {
+    Usage,
+    Fee,
+    Tax,
+    Credit,
+    Refund,
+    Discount,
+    SavingsPlan,
+    Reservation,
+    Other,
+}
+
+impl ChargeCategory {
+    /// The name stored in the ledger.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Usage => "usage",
+            Self::Fee => "fee",
+            Self::Tax => "tax",
+            Self::Credit => "credit",
+            Self::Refund => "refund",
+            Self::Discount => "discount",
+            Self::SavingsPlan => "savings-plan",
+            Self::Reservation => "reservation",
+            Self::Other => "other",
+        }
+    }
+}
+
+/// Identity of one daily fact.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FactKey {
+    /// Billing period as `YYYY-MM`.
+    pub billing_period: String,
+    pub day: NaiveDate,
+    pub account: String,
+    pub service_code: String,
+    pub usage_type: String,
+    pub region: String,
+    pub category: ChargeCategory,
+}
+
+/// Summed amounts of one daily fact.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FactValue {
+    pub service_name: String,
+    pub unblended: f64,
+    pub amortized: f64,
+    pub usage_amount: f64,
+    pub usage_unit: String,
+}
+
+impl FactValue {
+    /// Adds another value of the same key.
+    pub fn add(&mut self, other: &FactValue) {
+        self.unblended += other.unblended;
+        self.amortized += other.amortized;
+        self.usage_amount += other.usage_amount;
+        if self.service_name.is_empty() {
+            self.service_name.clone_from(&other.service_name);
+        }
+        if self.usage_unit.is_empty() {
+            self.usage_unit.clone_from(&other.usage_unit);
+        }
+    }
+}
+
+/// Daily facts aggregated from some input.
+pub type Facts = HashMap<FactKey, FactValue>;
+
+/// Daily usage cost of one series (account × service × usage type), summed over regions.
+#[derive(Debug, Clone)]
+pub struct SeriesCosts {
+    pub account: String,
+    pub service_code: String,
+    pub service_name: String,
+    pub usage_type: String,
+    /// `(day, unblended cost)`, ascending, days without spend absent.
+    pub days: Vec<(NaiveDate, f64)>,
+}
+
+/// An input file as last seen: path, size, modification time and the billing periods it held.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileStamp {
+    pub path: String,
+    pub size: u64,
+    pub modified_ns: i64,
+    pub periods: Vec<String>,
+}
+
+/// Sources in order of preference when several cover the same day: the most detailed wins.
+const SOURCE_RANK_SQL: &str =
+    "CASE source WHEN 'cur' THEN 0 WHEN 'cost_explorer' THEN 1 ELSE 2 END";
+
+impl Ledger {
+    /// Replaces every fact of `source` in `periods` with `facts`, in one transaction:
+    /// a failure leaves the previous facts intact. Returns the number of distinct days written.
+    /// The stamps of the files read are recorded in the same transaction.
+    pub fn replace_periods(
+        &self,
+        source: &str,
+        periods: &[String],
+        facts: &Facts,
+        files: &[FileStamp],
+    ) -> Result<usize> {
+        let tx = self.conn.unchecked_transaction()?;
+        for file in files {
+            tx.execute(
+                "INSERT INTO ingested_files (path, size, modified_ns, billing_periods) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (path) DO UPDATE SET size = ?2, modified_ns = ?3, billing_periods = ?4",
+                params![file.path, file.size as i64, file.modified_ns, file.periods.join(",")],
+            )?;
+        }
+        for period in periods {
+            tx.execute(
+                "DELETE FROM daily_costs WHERE source = ?1 AND billing_period = ?2",
+                params![source, period],
+            )?;
+        }
+        let mut days = std::collections::HashSet::new();
+        {
+            let mut insert = tx.prepare(
+                "INSERT INTO daily_costs (source, billing_period, day, account, service_code, service_name,
+                    usage_type, region, charge_category, unblended_cost, amortized_cost, usage_amount, usage_unit)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+            )?;
+            for (k, v) in facts {
+                days.insert(k.day);
+                insert.execute(params![
+                    source,
+                    k.billing_period,
+                    k.day,
+                    k.account,
+                    k.service_code,
+                    v.service_name,
+                    k.usage_type,
+                    k.region,
+                    k.category.as_str(),
+                    v.unblended,
+                    v.amortized,
+                    v.usage_amount,
+                    v.usage_unit
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(days.len())
+    }
+
+    /// Usage cost per series and day in `[from, to]`, from the preferred source of each day.
+    pub fn usage_series(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<SeriesCosts>> {
+        let sql = format!(
+            "WITH ranked AS (
+                SELECT *, {SOURCE_RANK_SQL} AS rank FROM daily_costs
+                WHERE day BETWEEN ?1 AND ?2 AND charge_category = 'usage'),
+             best AS (SELECT day, MIN(rank) AS rank FROM ranked GROUP BY day)
+             SELECT r.account, r.service_code, MAX(r.service_name), r.usage_type, r.day, SUM(r.unblended_cost)
+             FROM ranked r JOIN best b ON r.day = b.day AND r.rank = b.rank
+             GROUP BY r.account, r.service_code, r.usage_type, r.day
+             ORDER BY r.account, r.service_code, r.usage_type, r.day"
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let mut rows = stmt.query(params![from, to])?;
+        let mut out: Vec<SeriesCosts> = Vec::new();
+        while let Some(row) = rows.next()? {
+            let (account, service_code, usage_type): (String, String, String) =
+                (row.get(0)?, row.get(1)?, row.get(3)?);
+            let point = (row.get(4)?, row.get(5)?);
+            match out.last_mut() {
+                Some(s)
+                    if s.account == account
+                        && s.service_code == service_code
+                        && s.usage_type == usage_type =>
+                {
+                    s.days.push(point)
+                }
+                _ => out.push(SeriesCosts {
+                    account,
+                    service_code,
+                    service_name: row.get(2)?,
+                    usage_type,
+                    days: vec![point],
+                }),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Total usage cost per day in `[from, to]` (preferred source per day), ascending.
+    pub fn usage_totals(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<(NaiveDate, f64)>> {
+        let sql = format!(
+            "WITH ranked AS (
+                SELECT day, unblended_cost, {SOURCE_RANK_SQL} AS rank FROM daily_costs
+                WHERE day BETWEEN ?1 AND ?2 AND charge_category = 'usage'),
+             best AS (SELECT day, MIN(rank) AS rank FROM ranked GROUP BY day)
+             SELECT r.day, SUM(r.unblended_cost) FROM ranked r JOIN best b ON r.day = b.day AND r.rank = b.rank
+             GROUP BY r.day ORDER BY r.day"
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map(params![from, to], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// First and last day with any fact, if the ledger has any.
+    pub fn day_range(&self) -> Result<Option<(NaiveDate, NaiveDate)>> {
+        let range: (Option<NaiveDate>, Option<NaiveDate>) =
+            self.conn
+                .query_row("SELECT MIN(day), MAX(day) FROM daily_costs", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?;
+        Ok(range.0.zip(range.1))
+    }
+
+    /// Billing periods recorded for `file` if it was ingested with the same size and mtime.
+    pub fn ingested_periods(&self, file: &FileStamp) -> Result<Option<Vec<String>>> {
+        let periods: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT billing_periods FROM ingested_files WHERE path = ?1 AND size = ?2 AND modified_ns = ?3",
+                params![file.path, file.size as i64, file.modified_ns],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(periods.map(|p| {
+            p.split(',')
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect()
+        }))
+    }
+
+    /// Paths of ingested files whose data covers any of `periods`.
+    pub fn files_covering(&self, periods: &[String]) -> Result<Vec<String>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT path, billing_periods FROM ingested_files ORDER BY path")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (path, covered) = row?;
+            if covered.split(',').any(|p| periods.iter().any(|q| q == p)) {
+                out.push(path);
+            }
+        }
+        Ok(out)
+    }
+}

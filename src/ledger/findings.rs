@@ -1,0 +1,193 @@
+//! Findings (one open per scope) and the alerts decided from them.
+
+use super::Ledger;
+use crate::rules::{Finding, Severity};
+use anyhow::Result;
+use chrono::NaiveDate;
+use rusqlite::{OptionalExtension, Row, params};
+use serde::Serialize;
+
+/// The open finding of a scope, as far as the lifecycle needs it.
+#[derive(Debug, Clone)]
+pub struct OpenFinding {
+    pub id: i64,
+    pub alerted_severity: Severity,
+    pub last_day: NaiveDate,
+}
+
+/// An alert as stored, and as printed by `backtest --format json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct AlertRecord {
+    #[serde(skip)]
+    pub id: i64,
+    /// The run date: the day this notification goes out.
+    pub day: NaiveDate,
+    pub rule: String,
+    pub account: String,
+    /// Product code, e.g. `AmazonEC2`.
+    pub service: String,
+    pub service_name: String,
+    pub usage_type: String,
+    pub severity: Severity,
+    /// Cost per day observed on `data_day` (or over the rule's recent window).
+    pub observed: f64,
+    /// Cost per day the baseline expected.
+    pub expected: f64,
+    pub monthly_impact: f64,
+    pub message: String,
+    /// `new` for a newly opened finding, `escalated` when its severity rose.
+    pub reason: String,
+    /// The billing day the finding is about.
+    pub data_day: NaiveDate,
+}
+
+impl AlertRecord {
+    fn from_row(r: &Row) -> rusqlite::Result<Self> {
+        Ok(Self {
+            id: r.get("id")?,
+            day: r.get("run_date")?,
+            rule: r.get("rule")?,
+            account: r.get("account")?,
+            service: r.get("service_code")?,
+            service_name: r.get("service_name")?,
+            usage_type: r.get("usage_type")?,
+            severity: Severity::parse(&r.get::<_, String>("severity")?),
+            observed: r.get("observed")?,
+            expected: r.get("expected")?,
+            monthly_impact: r.get("monthly_impact")?,
+            message: r.get("message")?,
+            reason: r.get("reason")?,
+            data_day: r.get("day")?,
+        })
+    }
+}
+
+impl Ledger {
+    /// The open finding for a scope key, if any.
+    pub fn open_finding(&self, scope: &str) -> Result<Option<OpenFinding>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT id, alerted_severity, last_day FROM findings WHERE scope = ?1 AND status = 'open'",
+                [scope],
+                |r| {
+                    Ok(OpenFinding {
+                        id: r.get(0)?,
+                        alerted_severity: Severity::parse(&r.get::<_, String>(1)?),
+                        last_day: r.get(2)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    /// Opens a new finding (alerted at its own severity) and returns its id.
+    pub fn open_new_finding(&self, f: &Finding) -> Result<i64> {
+        self.conn.execute(
+            "INSERT INTO findings (scope, rule, account, service_code, service_name, usage_type, status,
+                first_day, last_day, severity, alerted_severity, observed, expected, score, monthly_impact, message)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'open', ?7, ?7, ?8, ?8, ?9, ?10, ?11, ?12, ?13)",
+            params![
+                f.scope.key(),
+                f.rule,
+                f.scope.account,
+                f.scope.service_code,
+                f.scope.service_name,
+                f.scope.usage_type,
+                f.day,
+                f.severity.as_str(),
+                f.observed,
+                f.expected,
+                f.score,
+                f.monthly_impact,
+                f.message
+            ],
+        )?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// Updates an open finding with a newer detection; `alerted` raises its alerted severity.
+    pub fn update_finding(&self, id: i64, f: &Finding, alerted: Option<Severity>) -> Result<()> {
+        self.conn.execute(
+            "UPDATE findings SET rule = ?2, last_day = MAX(last_day, ?3), severity = ?4, observed = ?5, expected = ?6,
+                score = ?7, monthly_impact = ?8, message = ?9, alerted_severity = COALESCE(?10, alerted_severity)
+             WHERE id = ?1",
+            params![
+                id,
+                f.rule,
+                f.day,
+                f.severity.as_str(),
+                f.observed,
+                f.expected,
+                f.score,
+                f.monthly_impact,
+                f.message,
+                alerted.map(Severity::as_str)
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Resolves open findings of the given rules last seen before `cutoff`; returns how many.
+    pub fn resolve_quiet_findings(
+        &self,
+        cutoff: NaiveDate,
+        resolved_on: NaiveDate,
+        rules: &[&str],
+    ) -> Result<usize> {
+        let mut stmt = self.conn.prepare(
+            "UPDATE findings SET status = 'resolved', resolved_day = ?2
+             WHERE status = 'open' AND last_day < ?1 AND rule = ?3",
+        )?;
+        let mut resolved = 0;
+        for rule in rules {
+            resolved += stmt.execute(params![cutoff, resolved_on, rule])?;
+        }
+        Ok(resolved)
+    }
+
+    /// Records an alert for a finding and returns it.
+    pub fn insert_alert(
+        &self,
+        run_date: NaiveDate,
+        finding_id: i64,
+        reason: &str,
+        f: &Finding,
+    ) -> Result<AlertRecord> {
+        self.conn.execute(
+            "INSERT INTO alerts (run_date, finding_id, reason, rule, day, account, service_code, service_name,
+                usage_type, severity, observed, expected, monthly_impact, message)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+            params![
+                run_date,
+                finding_id,
+                reason,
+                f.rule,
+                f.day,
+                f.scope.account,
+                f.scope.service_code,
+                f.scope.service_name,
+                f.scope.usage_type,
+                f.severity.as_str(),
+                f.observed,
+                f.expected,
+                f.monthly_impact,
+                f.message
+            ],
+        )?;
+        let id = self.conn.last_insert_rowid();
+        Ok(self.conn.query_row(
+            "SELECT * FROM alerts WHERE id = ?1",
+            [id],
+            AlertRecord::from_row,
+        )?)
+    }
+
+    /// Forgets every finding and alert (used inside a rolled-back backtest transaction, so a
+    /// replay starts from a clean slate).
+    pub fn clear_findings(&self) -> Result<()> {
+        self.conn
+            .execute_batch("DELETE FROM alerts; DELETE FROM findings;")?;
+        Ok(())
+    }
+}

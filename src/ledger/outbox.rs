@@ -1,0 +1,75 @@
+//! The outbox: rendered digests kept until a channel delivers them.
+
+use super::Ledger;
+use anyhow::Result;
+use chrono::{NaiveDate, Utc};
+use rusqlite::params;
+
+/// A digest waiting for delivery.
+#[derive(Debug, Clone)]
+pub struct OutboxMessage {
+    pub id: i64,
+    pub run_date: NaiveDate,
+    pub subject: String,
+    /// The complete RFC 5322 message.
+    pub message: Vec<u8>,
+}
+
+impl Ledger {
+    /// Stores a rendered digest and attaches the given alerts to it; returns its id.
+    pub fn enqueue_digest(
+        &self,
+        run_date: NaiveDate,
+        subject: &str,
+        message: &[u8],
+        alert_ids: &[i64],
+    ) -> Result<i64> {
+        self.conn.execute(
+            "INSERT INTO outbox (run_date, created_at, subject, message, status) VALUES (?1, ?2, ?3, ?4, 'pending')",
+            params![run_date, Utc::now().to_rfc3339(), subject, message],
+        )?;
+        let id = self.conn.last_insert_rowid();
+        let mut attach = self
+            .conn
+            .prepare("UPDATE alerts SET outbox_id = ?1 WHERE id = ?2")?;
+        for alert in alert_ids {
+            attach.execute(params![id, alert])?;
+        }
+        Ok(id)
+    }
+
+    /// Digests not delivered yet, oldest first.
+    pub fn pending_messages(&self) -> Result<Vec<OutboxMessage>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, run_date, subject, message FROM outbox WHERE status = 'pending' ORDER BY id")?;
+        let rows = stmt.query_map([], |r| {
+            Ok(OutboxMessage {
+                id: r.get(0)?,
+                run_date: r.get(1)?,
+                subject: r.get(2)?,
+                message: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Marks a digest delivered, noting where it went.
+    pub fn mark_delivered(&self, id: i64, delivered_to: &str) -> Result<()> {
+        self.conn.execute(
+            "UPDATE outbox SET status = 'delivered', attempts = attempts + 1, last_error = NULL, delivered_to = ?2
+             WHERE id = ?1",
+            params![id, delivered_to],
+        )?;
+        Ok(())
+    }
+
+    /// Records a failed delivery attempt; the digest stays pending for the next run.
+    pub fn mark_attempt_failed(&self, id: i64, error: &str) -> Result<()> {
+        self.conn.execute(
+            "UPDATE outbox SET attempts = attempts + 1, last_error = ?2 WHERE id = ?1",
+            params![id, error],
+        )?;
+        Ok(())
+    }
+}

@@ -1,0 +1,59 @@
+//! Run records: when a daily run happened, how each source fared, and its summary.
+
+use super::Ledger;
+use anyhow::Result;
+use chrono::{NaiveDate, Utc};
+use rusqlite::params;
+use serde::Serialize;
+
+/// How one source fared in a run.
+#[derive(Debug, Clone, Serialize)]
+pub struct SourceReport {
+    pub source: String,
+    /// `ok`, `skipped` or `failed`.
+    pub status: String,
+    pub detail: String,
+    /// Paid API requests made (Cost Explorer charges per request).
+    pub api_calls: u32,
+    pub days_ingested: usize,
+}
+
+impl Ledger {
+    /// Records the start of a run and returns its id.
+    pub fn start_run(&self, run_date: NaiveDate) -> Result<i64> {
+        self.conn.execute(
+            "INSERT INTO runs (run_date, started_at, status) VALUES (?1, ?2, 'running')",
+            params![run_date, Utc::now().to_rfc3339()],
+        )?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// Records how a run ended, with its per-source reports and a JSON summary.
+    pub fn finish_run(
+        &self,
+        id: i64,
+        status: &str,
+        summary: &str,
+        sources: &[SourceReport],
+    ) -> Result<()> {
+        self.conn.execute(
+            "UPDATE runs SET finished_at = ?2, status = ?3, summary = ?4 WHERE id = ?1",
+            params![id, Utc::now().to_rfc3339(), status, summary],
+        )?;
+        let mut insert = self.conn.prepare(
+            "INSERT INTO run_sources (run_id, source, status, detail, api_calls, days_ingested)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?;
+        for s in sources {
+            insert.execute(params![
+                id,
+                s.source,
+                s.status,
+                s.detail,
+                s.api_calls,
+                s.days_ingested as i64
+            ])?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,231 @@
+//! The daily job and its replay: sources → ledger → rules → findings → alerts → outbox → delivery.
+
+use crate::alerts::{delivery, digest, lifecycle};
+use crate::config::Config;
+use crate::error::Error;
+use crate::ledger::{AlertRecord, Ledger, SourceReport};
+use crate::rules::builtin::{BuiltinRule, NAMES};
+use crate::rules::{self, History, Rule, RuleFailure};
+use crate::sources::Source;
+use crate::sources::files::FilesSource;
+use anyhow::Result;
+use chrono::{Days, NaiveDate};
+use serde::Serialize;
+
+/// Everything a run needs: configuration, the open ledger, sources and rules.
+pub struct Job {
+    pub config: Config,
+    pub ledger: Ledger,
+    sources: Vec<Box<dyn Source>>,
+    rules: Vec<Box<dyn Rule>>,
+}
+
+/// What one daily run did, printed as its summary and stored with the run.
+#[derive(Debug, Serialize)]
+pub struct RunSummary {
+    pub run_date: NaiveDate,
+    pub dry_run: bool,
+    /// The billing day evaluated (the newest complete one), if any.
+    pub evaluated_day: Option<NaiveDate>,
+    pub sources: Vec<SourceReport>,
+    pub rules_run: usize,
+    pub series_evaluated: usize,
+    pub rule_failures: Vec<RuleFailure>,
+    pub alerts: Vec<AlertRecord>,
+    pub findings_updated: usize,
+    pub findings_resolved: usize,
+    /// Where each pending digest went, or why it is still in the outbox.
+    pub deliveries: Vec<(i64, Result<String, String>)>,
+}
+
+impl RunSummary {
+    /// Whether anything failed (a source, a rule, or a delivery).
+    pub fn failed(&self) -> bool {
+        self.sources.iter().any(|s| s.status == "failed")
+            || !self.rule_failures.is_empty()
+            || self.deliveries.iter().any(|(_, r)| r.is_err())
+    }
+
+    /// Paid API requests made by all sources.
+    pub fn api_calls(&self) -> u32 {
+        self.sources.iter().map(|s| s.api_calls).sum()
+    }
+}
+
+impl Job {
+    /// Opens the ledger and builds sources and rules from the config. A rule setting that
+    /// does not validate is a config error, raised before any data is read.
+    pub fn new(config: Config, ledger: Ledger) -> Result<Self> {
+        let mut sources: Vec<Box<dyn Source>> = Vec::new();
+        if let Some(files) = &config.sources.files {
+            sources.push(Box::new(FilesSource::new(files.paths.clone())));
+        }
+        let rules: Vec<Box<dyn Rule>> = if config.rules.is_empty() {
+            NAMES
+                .iter()
+                .map(|n| Ok(Box::new(BuiltinRule::default_for(n)?) as Box<dyn Rule>))
+                .collect::<Result<_, String>>()
+        } else {
+            config
+                .rules
+                .iter()
+                .filter(|r| r.enabled)
+                .map(|r| Ok(Box::new(BuiltinRule::from_config(r)?) as Box<dyn Rule>))
+                .collect::<Result<_, String>>()
+        }
+        .map_err(Error::config)?;
+        Ok(Self {
+            config,
+            ledger,
+            sources,
+            rules,
+        })
+    }
+
+    /// Brings the ledger up to date from every source. With `fail_fast`, the first source
+    /// error is returned; otherwise it is recorded in that source's report and the rest go on.
+    pub fn sync(&self, fail_fast: bool) -> Result<Vec<SourceReport>> {
+        let mut reports = Vec::new();
+        for source in &self.sources {
+            match source.sync(&self.ledger) {
+                Ok(report) => reports.push(report),
+                Err(e) if fail_fast => return Err(e),
+                Err(e) => {
+                    tracing::error!(source = source.name(), error = %format!("{e:#}"), "source failed");
+                    reports.push(SourceReport {
+                        source: source.name().into(),
+                        status: "failed".into(),
+                        detail: format!("{e:#}"),
+                        api_calls: 0,
+                        days_ingested: 0,
+                    });
+                }
+            }
+        }
+        Ok(reports)
+    }
+
+    /// The daily job for `run_date`: sync, evaluate the newest complete day, update findings,
+    /// queue a digest of new alerts and deliver what is pending. Rerunning a date sends nothing twice.
+    /// A dry run ingests data but keeps no findings, alerts or digests and delivers nothing.
+    pub fn run(
+        &self,
+        run_date: NaiveDate,
+        dry_run: bool,
+        runtime: &tokio::runtime::Runtime,
+    ) -> Result<RunSummary> {
+        let run_id = if dry_run {
+            None
+        } else {
+            Some(self.ledger.start_run(run_date)?)
+        };
+        let sources = self.sync(false)?;
+        let history = self.load_history(run_date, run_date)?;
+        let evaluated_day = history.newest_complete_day(run_date, &self.config.detection);
+        let mut summary = RunSummary {
+            run_date,
+            dry_run,
+            evaluated_day,
+            sources,
+            rules_run: self.rules.len(),
+            series_evaluated: 0,
+            rule_failures: Vec::new(),
+            alerts: Vec::new(),
+            findings_updated: 0,
+            findings_resolved: 0,
+            deliveries: Vec::new(),
+        };
+        if let Some(day) = evaluated_day {
+            let snapshot = history.snapshot(day, self.config.detection.history_days as usize);
+            summary.series_evaluated = snapshot.series.len();
+            let evaluation = rules::evaluate_all(&self.rules, &snapshot);
+            let problems = problems(&summary.sources, &evaluation.failures);
+            let ran: Vec<&str> = evaluation.succeeded.iter().map(String::as_str).collect();
+            let outcome = self.ledger.in_transaction(!dry_run, |ledger| {
+                let outcome = lifecycle::apply(
+                    ledger,
+                    run_date,
+                    day,
+                    evaluation.findings,
+                    &ran,
+                    self.config.detection.resolve_after_quiet_days,
+                )?;
+                if !outcome.alerts.is_empty() {
+                    let digest =
+                        digest::render(&self.config.alerts, run_date, &outcome.alerts, &problems)?;
+                    let ids: Vec<i64> = outcome.alerts.iter().map(|a| a.id).collect();
+                    ledger.enqueue_digest(run_date, &digest.subject, &digest.message, &ids)?;
+                }
+                Ok(outcome)
+            })?;
+            summary.rule_failures = evaluation.failures;
+            summary.alerts = outcome.alerts;
+            summary.findings_updated = outcome.updated;
+            summary.findings_resolved = outcome.resolved;
+        }
+        if let Some(id) = run_id {
+            summary.deliveries =
+                delivery::deliver_pending(&self.ledger, &self.config.alerts, runtime)?
+                    .into_iter()
+                    .map(|d| (d.outbox_id, d.result))
+                    .collect();
+            let status = if summary.failed() { "failed" } else { "ok" };
+            self.ledger.finish_run(
+                id,
+                status,
+                &serde_json::to_string(&summary)?,
+                &summary.sources,
+            )?;
+        }
+        Ok(summary)
+    }
+
+    /// Replays the daily job for every run date in `[from, to]` over the ledger's history and
+    /// returns the alerts that would have been sent. Findings start empty and nothing is kept.
+    pub fn backtest(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<AlertRecord>> {
+        let history = self.load_history(from, to)?;
+        let detection = &self.config.detection;
+        self.ledger.in_transaction(false, |ledger| {
+            ledger.clear_findings()?;
+            let mut alerts = Vec::new();
+            for run_date in from.iter_days().take_while(|d| *d <= to) {
+                let Some(day) = history.newest_complete_day(run_date, detection) else { continue };
+                let snapshot = history.snapshot(day, detection.history_days as usize);
+                let evaluation = rules::evaluate_all(&self.rules, &snapshot);
+                for failure in &evaluation.failures {
+                    tracing::warn!(rule = %failure.rule, day = %day, error = %failure.error, "rule failed");
+                }
+                let ran: Vec<&str> = evaluation.succeeded.iter().map(String::as_str).collect();
+                let outcome = lifecycle::apply(
+                    ledger,
+                    run_date,
+                    day,
+                    evaluation.findings,
+                    &ran,
+                    detection.resolve_after_quiet_days,
+                )?;
+                alerts.extend(outcome.alerts);
+            }
+            Ok(alerts)
+        })
+    }
+
+    /// Usage history from `history_days` (plus the data-lag allowance) before `first_run` up to `last_run`.
+    fn load_history(&self, first_run: NaiveDate, last_run: NaiveDate) -> Result<History> {
+        let d = &self.config.detection;
+        let back = Days::new((d.history_days + d.max_data_lag_days) as u64);
+        History::load(&self.ledger, first_run - back, last_run)
+    }
+}
+
+/// Source and rule failures, in words for the digest.
+fn problems(sources: &[SourceReport], failures: &[RuleFailure]) -> Vec<String> {
+    let sources = sources
+        .iter()
+        .filter(|s| s.status == "failed")
+        .map(|s| format!("source {}: {}", s.source, s.detail));
+    let rules = failures
+        .iter()
+        .map(|f| format!("rule {}: {}", f.rule, f.error));
+    sources.chain(rules).collect()
+}

@@ -1,0 +1,252 @@
+//! Built-in rules: the detectors of `costwatch-detect`, one rule each, configurable per `[[rules]]`.
+
+use super::{Finding, Rule, Severity, Snapshot};
+use crate::config::RuleConfig;
+use anyhow::Result;
+use costwatch_detect::{DailySeries, Detection, Kind, Params};
+
+/// Names of the built-in rules, in the order they run by default.
+pub const NAMES: &[&str] = &["spike", "shift", "creep", "new-spend"];
+
+/// A built-in detector with its parameters.
+pub struct BuiltinRule {
+    id: &'static str,
+    kind: Kind,
+    params: Params,
+}
+
+impl BuiltinRule {
+    /// Builds the named rule from its `[[rules]]` entry; unknown or mistyped settings are errors
+    /// that name the rule, the key and the entry's line.
+    pub fn from_config(entry: &RuleConfig) -> Result<Self, String> {
+        let (id, kind) = match entry.builtin.as_str() {
+            "spike" => ("spike", Kind::Spike),
+            "shift" => ("shift", Kind::Shift),
+            "creep" => ("creep", Kind::Creep),
+            "new-spend" => ("new-spend", Kind::NewSpend),
+            other => {
+                return Err(format!(
+                    "unknown built-in rule {other:?} (line {})",
+                    entry.line
+                ));
+            }
+        };
+        let mut params = Params::default();
+        for (key, value) in &entry.config {
+            set_param(&mut params, kind, key, value).map_err(|e| {
+                format!(
+                    "rules.config.{key} of rule {id:?} (entry at line {}): {e}",
+                    entry.line
+                )
+            })?;
+        }
+        Ok(Self { id, kind, params })
+    }
+
+    /// The rule with default parameters.
+    pub fn default_for(name: &str) -> Result<Self, String> {
+        Self::from_config(&RuleConfig {
+            builtin: name.into(),
+            enabled: true,
+            config: toml::Table::new(),
+            line: 0,
+        })
+    }
+
+    fn detect(&self, series: &DailySeries) -> Option<Detection> {
+        match self.kind {
+            Kind::Spike => costwatch_detect::spike(series, &self.params),
+            Kind::Shift => costwatch_detect::shift(series, &self.params),
+            Kind::Creep => costwatch_detect::creep(series, &self.params),
+            Kind::NewSpend => costwatch_detect::new_spend(series, &self.params),
+        }
+    }
+}
+
+impl Rule for BuiltinRule {
+    fn id(&self) -> &str {
+        self.id
+    }
+
+    fn description(&self) -> &str {
+        match self.kind {
+            Kind::Spike => "a day well above its weekday-adjusted robust baseline",
+            Kind::Shift => "a lasting step up in daily cost",
+            Kind::Creep => "sustained growth no single day makes obvious",
+            Kind::NewSpend => "spend on a service or usage type never seen before in that account",
+        }
+    }
+
+    fn evaluate(&self, snapshot: &Snapshot) -> Result<Vec<Finding>> {
+        let weekday = snapshot.weekday();
+        let findings = snapshot
+            .series
+            .iter()
+            .filter_map(|s| {
+                let d = self.detect(&DailySeries {
+                    amounts: s.amounts,
+                    last_weekday: weekday,
+                })?;
+                let message = explain(
+                    &d,
+                    s.scope.service_name.as_str(),
+                    &s.scope.usage_type,
+                    &s.scope.account,
+                );
+                Some(Finding {
+                    rule: self.id.to_string(),
+                    scope: s.scope.clone(),
+                    day: snapshot.day,
+                    severity: severity(d.severity),
+                    observed: d.observed,
+                    expected: d.expected,
+                    score: d.score,
+                    monthly_impact: d.monthly_impact,
+                    message,
+                })
+            })
+            .collect();
+        Ok(findings)
+    }
+}
+
+fn severity(s: costwatch_detect::Severity) -> Severity {
+    match s {
+        costwatch_detect::Severity::Info => Severity::Info,
+        costwatch_detect::Severity::Warning => Severity::Warning,
+        costwatch_detect::Severity::Critical => Severity::Critical,
+    }
+}
+
+/// One or two sentences on what was seen and what it costs.
+fn explain(d: &Detection, service: &str, usage_type: &str, account: &str) -> String {
+    let what = format!("{service} {usage_type} in account {account}");
+    let ratio = if d.expected > 0.0 {
+        format!(" ({:.1}× the usual)", d.observed / d.expected)
+    } else {
+        String::new()
+    };
+    let impact = format!("about {} a month if it lasts", money(d.monthly_impact));
+    match d.kind {
+        Kind::Spike => format!(
+            "Spike: {what} cost {} in one day, expected {}{ratio}; {impact}.",
+            money(d.observed),
+            money(d.expected)
+        ),
+        Kind::Shift => format!(
+            "Lasting increase: {what} now costs {}/day, up from {}/day{ratio}; {impact}.",
+            money(d.observed),
+            money(d.expected)
+        ),
+        Kind::Creep => format!(
+            "Slow creep: {what} has been growing steadily, now {}/day against {}/day before{ratio}; \
+             {} more next month at this pace.",
+            money(d.observed),
+            money(d.expected),
+            money(d.monthly_impact)
+        ),
+        Kind::NewSpend => format!(
+            "New spend: {what} started costing {}/day where there was none before; {impact}.",
+            money(d.observed)
+        ),
+    }
+}
+
+/// `$1,234.56` style.
+pub fn money(x: f64) -> String {
+    let cents = (x.abs() * 100.0).round() as u64;
+    let (whole, frac) = (cents / 100, cents % 100);
+    let digits = whole.to_string();
+    let mut grouped = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    format!("{}${grouped}.{frac:02}", if x < 0.0 { "-" } else { "" })
+}
+
+/// A settable parameter.
+enum Slot<'a> {
+    Number(&'a mut f64),
+    Days(&'a mut usize),
+    Flag(&'a mut bool),
+}
+
+fn set_param(p: &mut Params, kind: Kind, key: &str, value: &toml::Value) -> Result<(), String> {
+    let slot = match (kind, key) {
+        (_, "min_daily_spend") => Slot::Number(&mut p.min_daily_spend),
+        (_, "season_days") => Slot::Days(&mut p.season_days),
+        (_, "warning_monthly") => Slot::Number(&mut p.severity.warning_monthly),
+        (_, "critical_monthly") => Slot::Number(&mut p.severity.critical_monthly),
+        (Kind::Spike, "window_days") => Slot::Days(&mut p.spike.window_days),
+        (Kind::Spike, "min_history_days") => Slot::Days(&mut p.spike.min_history_days),
+        (Kind::Spike, "min_abs_delta") => Slot::Number(&mut p.spike.min_abs_delta),
+        (Kind::Spike, "min_relative") => Slot::Number(&mut p.spike.min_relative),
+        (Kind::Spike, "k") => Slot::Number(&mut p.spike.k),
+        (Kind::Spike, "noise_floor_relative") => Slot::Number(&mut p.spike.noise_floor_relative),
+        (Kind::Spike, "skip_monthly_recurring") => Slot::Flag(&mut p.spike.skip_monthly_recurring),
+        (Kind::Shift, "recent_days") => Slot::Days(&mut p.shift.recent_days),
+        (Kind::Shift, "window_days") => Slot::Days(&mut p.shift.window_days),
+        (Kind::Shift, "min_history_days") => Slot::Days(&mut p.shift.min_history_days),
+        (Kind::Shift, "min_abs_delta") => Slot::Number(&mut p.shift.min_abs_delta),
+        (Kind::Shift, "min_relative") => Slot::Number(&mut p.shift.min_relative),
+        (Kind::Shift, "k") => Slot::Number(&mut p.shift.k),
+        (Kind::Shift, "noise_floor_relative") => Slot::Number(&mut p.shift.noise_floor_relative),
+        (Kind::Creep, "short_days") => Slot::Days(&mut p.creep.short_days),
+        (Kind::Creep, "long_days") => Slot::Days(&mut p.creep.long_days),
+        (Kind::Creep, "level_days") => Slot::Days(&mut p.creep.level_days),
+        (Kind::Creep, "min_growth") => Slot::Number(&mut p.creep.min_growth),
+        (Kind::Creep, "k") => Slot::Number(&mut p.creep.k),
+        (Kind::Creep, "min_relative") => Slot::Number(&mut p.creep.min_relative),
+        (Kind::Creep, "min_abs_delta") => Slot::Number(&mut p.creep.min_abs_delta),
+        (Kind::NewSpend, "min_history_days") => Slot::Days(&mut p.new_spend.min_history_days),
+        (Kind::NewSpend, "ramp_days") => Slot::Days(&mut p.new_spend.ramp_days),
+        (Kind::NewSpend, "min_daily") => Slot::Number(&mut p.new_spend.min_daily),
+        (Kind::NewSpend, "max_prior_daily") => Slot::Number(&mut p.new_spend.max_prior_daily),
+        (Kind::NewSpend, "max_prior_fraction") => Slot::Number(&mut p.new_spend.max_prior_fraction),
+        _ => return Err("unknown setting for this rule".into()),
+    };
+    match (slot, value) {
+        (Slot::Number(n), toml::Value::Float(x)) if x.is_finite() && *x >= 0.0 => *n = *x,
+        (Slot::Number(n), toml::Value::Integer(x)) if *x >= 0 => *n = *x as f64,
+        (Slot::Days(n), toml::Value::Integer(x)) if *x > 0 => *n = *x as usize,
+        (Slot::Flag(b), toml::Value::Boolean(x)) => *b = *x,
+        (Slot::Number(_), _) => return Err(format!("{value} is not a non-negative number")),
+        (Slot::Days(_), _) => {
+            return Err(format!("{value} is not a positive whole number of days"));
+        }
+        (Slot::Flag(_), _) => return Err(format!("{value} is not true or false")),
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_groups_thousands() {
+        assert_eq!(money(1234.5), "$1,234.50");
+        assert_eq!(money(-0.004), "-$0.00");
+        assert_eq!(money(999.999), "$1,000.00");
+    }
+
+    #[test]
+    fn bad_setting_names_rule_key_and_line() {
+        let mut config = toml::Table::new();
+        config.insert("treshold".into(), toml::Value::Integer(3));
+        let entry = RuleConfig {
+            builtin: "spike".into(),
+            enabled: true,
+            config,
+            line: 12,
+        };
+        let err = BuiltinRule::from_config(&entry).err().unwrap();
+        assert!(
+            err.contains("treshold") && err.contains("line 12") && err.contains("spike"),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,325 @@
+//! End-to-end tests of the command line on the project's demo data.
+
+mod common;
+
+use common::*;
+use std::path::Path;
+
+const DEMO_RUN_DATE: &str = "2026-03-19";
+
+fn demo_config(dir: &Path) -> std::path::PathBuf {
+    let data = repo().join("examples/demo/data");
+    write_config(
+        dir,
+        &format!(
+            "ledger = \"costwatch.db\"\n[sources.files]\npaths = [{:?}]\n[alerts]\nto = [\"team@example.com\"]\noutbox_dir = \"outbox\"\n",
+            data.display().to_string()
+        ),
+    )
+}
+
+/// Parses a message with Python's email package (an independent MIME parser) and returns
+/// "subject|content type|text part".
+fn parse_mime(path: &Path) -> String {
+    let script = "import email,sys\nm=email.message_from_bytes(open(sys.argv[1],'rb').read())\n\
+                  assert m['MIME-Version']=='1.0' and m.is_multipart()\n\
+                  text=[p for p in m.walk() if p.get_content_type()=='text/plain'][0].get_payload(decode=True).decode()\n\
+                  html=[p for p in m.walk() if p.get_content_type()=='text/html']\nassert html\n\
+                  print(m['Subject']+'|'+m.get_content_type()+'|'+text)";
+    let out = run(std::process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(path));
+    assert!(
+        out.status.success(),
+        "not a proper MIME message: {}",
+        stderr(&out)
+    );
+    stdout(&out)
+}
+
+#[test]
+fn demo_run_writes_a_mime_digest_and_a_rerun_sends_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = demo_config(dir.path());
+    let out = run(costwatch(dir.path())
+        .args(["run", "--config"])
+        .arg(&config)
+        .args(["--date", DEMO_RUN_DATE]));
+    assert_eq!(out.status.code(), Some(0));
+    let summary = stdout(&out);
+    assert!(
+        summary.contains("evaluated: billing day 2026-03-18"),
+        "{summary}"
+    );
+    assert!(summary.contains("USE1-NatGateway-Bytes"), "{summary}");
+    assert!(summary.contains("API calls: 0"), "{summary}");
+    let emls = eml_files(&dir.path().join("outbox"));
+    assert_eq!(emls.len(), 1, "{emls:?}");
+    let mime = parse_mime(&emls[0]);
+    assert!(
+        mime.contains("multipart/alternative") && mime.contains("USE1-NatGateway-Bytes"),
+        "{mime}"
+    );
+    assert!(mime.starts_with("costwatch 2026-03-19:"), "{mime}");
+
+    let again = run(costwatch(dir.path())
+        .args(["run", "--config"])
+        .arg(&config)
+        .args(["--date", DEMO_RUN_DATE]));
+    assert_eq!(again.status.code(), Some(0));
+    let summary = stdout(&again);
+    assert!(
+        summary.contains("0 new or escalated") && summary.contains("nothing to send"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("none changed"),
+        "unchanged files must not be re-read: {summary}"
+    );
+    assert_eq!(eml_files(&dir.path().join("outbox")).len(), 1);
+}
+
+#[test]
+fn dry_run_keeps_nothing_and_sends_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = demo_config(dir.path());
+    let out = run(costwatch(dir.path())
+        .args(["run", "--dry-run", "--config"])
+        .arg(&config)
+        .args(["--date", DEMO_RUN_DATE]));
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stdout(&out).contains("USE1-NatGateway-Bytes"));
+    assert!(eml_files(&dir.path().join("outbox")).is_empty());
+    // The real run afterwards still opens the finding and sends it.
+    let out = run(costwatch(dir.path())
+        .args(["run", "--config"])
+        .arg(&config)
+        .args(["--date", DEMO_RUN_DATE]));
+    assert!(stdout(&out).contains("USE1-NatGateway-Bytes"));
+    assert_eq!(eml_files(&dir.path().join("outbox")).len(), 1);
+}
+
+#[test]
+fn data_flag_needs_no_config_and_ledger_flag_chooses_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(costwatch(dir.path())
+        .args(["--ledger", "elsewhere/x.db", "run", "--data"])
+        .arg(repo().join("examples/demo/data"))
+        .args(["--date", DEMO_RUN_DATE]));
+    assert_eq!(out.status.code(), Some(0));
+    assert!(dir.path().join("elsewhere/x.db").exists());
+    assert_eq!(eml_files(&dir.path().join("outbox")).len(), 1);
+}
+
+#[test]
+fn backtest_prints_scorer_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(costwatch(dir.path())
+        .args(["backtest", "--data"])
+        .arg(repo().join("examples/demo/data"))
+        .args([
+            "--from",
+            "2026-02-01",
+            "--to",
+            "2026-03-20",
+            "--format",
+            "json",
+        ]));
+    assert_eq!(out.status.code(), Some(0));
+    let alerts: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(!alerts.is_empty());
+    for a in &alerts {
+        for key in [
+            "day",
+            "rule",
+            "account",
+            "service",
+            "usage_type",
+            "severity",
+            "observed",
+            "expected",
+            "message",
+        ] {
+            assert!(a.get(key).is_some(), "missing {key} in {a}");
+        }
+    }
+    let nat = alerts
+        .iter()
+        .find(|a| a["usage_type"] == "USE1-NatGateway-Bytes")
+        .expect("the planted NAT spike");
+    assert_eq!(nat["day"], "2026-03-19");
+    assert_eq!(nat["service"], "AmazonEC2");
+    assert!(
+        alerts
+            .iter()
+            .any(|a| a["usage_type"] == "USE1-CW:MetricMonitorUsage"),
+        "the planted creep"
+    );
+    // Month-start RI fees, tax and the credit never alert.
+    assert!(
+        alerts
+            .iter()
+            .all(|a| a["usage_type"] != "USE1-HeavyUsage:m6i.xlarge" && a["usage_type"] != "")
+    );
+    // A backtest keeps no findings: a daily run afterwards still alerts.
+    let out = run(costwatch(dir.path())
+        .args(["run", "--data"])
+        .arg(repo().join("examples/demo/data"))
+        .args(["--date", DEMO_RUN_DATE]));
+    assert!(stdout(&out).contains("USE1-NatGateway-Bytes"));
+}
+
+#[test]
+fn config_typo_names_key_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        "ledger = \"x.db\"\n\n[detection]\nhistory_days = 90\nresolve_after_quite_days = 3\n",
+    );
+    let out = run(costwatch(dir.path()).args(["run", "--config"]).arg(&config));
+    assert_eq!(out.status.code(), Some(3));
+    let err = stderr(&out);
+    assert!(
+        err.contains("line 5") && err.contains("resolve_after_quite_days"),
+        "{err}"
+    );
+
+    let config = write_config(
+        dir.path(),
+        "[[rules]]\nbuiltin = \"spike\"\n[rules.config]\nk = \"high\"\n",
+    );
+    let out = run(costwatch(dir.path())
+        .args(["sync", "--config"])
+        .arg(&config));
+    assert_eq!(out.status.code(), Some(3));
+    let err = stderr(&out);
+    assert!(
+        err.contains("rules.config.k") && err.contains("line 1"),
+        "{err}"
+    );
+}
+
+#[test]
+fn missing_config_is_explained() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(costwatch(dir.path()).arg("run"));
+    assert_eq!(out.status.code(), Some(3));
+    assert!(stderr(&out).contains("costwatch init"));
+}
+
+#[test]
+fn corrupt_billing_files_name_file_and_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad_number = dir.path().join("bad-number.csv");
+    std::fs::write(
+        &bad_number,
+        "lineItem/UsageStartDate,lineItem/UsageAccountId,lineItem/LineItemType,lineItem/ProductCode,lineItem/UsageType,lineItem/UnblendedCost\n\
+         2026-01-01T00:00:00Z,111122223333,Usage,AmazonEC2,BoxUsage,1.5\n\
+         2026-01-01T00:00:00Z,111122223333,Usage,AmazonEC2,BoxUsage,12,34\n",
+    )
+    .unwrap();
+    let out = run(costwatch(dir.path())
+        .args(["sync", "--data"])
+        .arg(&bad_number)
+        .args(["--ledger", "a.db"]));
+    assert_eq!(out.status.code(), Some(5));
+    assert!(
+        stderr(&out).contains("bad-number.csv: row 2 (line 3)"),
+        "{}",
+        stderr(&out)
+    );
+
+    std::fs::write(
+        &bad_number,
+        "lineItem/UsageStartDate,lineItem/UsageAccountId,lineItem/LineItemType,lineItem/ProductCode,lineItem/UsageType,lineItem/UnblendedCost\n\
+         2026-01-01T00:00:00Z,111122223333,Usage,AmazonEC2,BoxUsage,1.5\n\
+         2026-01-01T00:00:00Z,111122223333,Usage,AmazonEC2,BoxUsage,1.2.3\n",
+    )
+    .unwrap();
+    let out = run(costwatch(dir.path())
+        .args(["sync", "--data"])
+        .arg(&bad_number)
+        .args(["--ledger", "a.db"]));
+    assert_eq!(out.status.code(), Some(5));
+    let err = stderr(&out);
+    assert!(
+        err.contains("row 2 (line 3), column lineItem/UnblendedCost: \"1.2.3\" is not a number"),
+        "{err}"
+    );
+
+    let gz = std::fs::read(repo().join("examples/demo/data/cur-2026-02.csv.gz")).unwrap();
+    let truncated = dir.path().join("truncated.csv.gz");
+    std::fs::write(&truncated, &gz[..gz.len() / 2]).unwrap();
+    let out = run(costwatch(dir.path())
+        .args(["sync", "--data"])
+        .arg(&truncated)
+        .args(["--ledger", "a.db"]));
+    assert_eq!(out.status.code(), Some(5));
+    let err = stderr(&out);
+    assert!(
+        err.contains("truncated.csv.gz: row ") && err.contains("truncated or corrupt"),
+        "{err}"
+    );
+
+    // Nothing was half-written: the ledger holds no facts from the bad files.
+    let conn = rusqlite::Connection::open(dir.path().join("a.db")).unwrap();
+    let rows: i64 = conn
+        .query_row("SELECT COUNT(*) FROM daily_costs", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(rows, 0);
+}
+
+#[test]
+fn a_second_process_is_locked_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let lock = std::fs::File::create(dir.path().join("costwatch.db.lock")).unwrap();
+    lock.lock().unwrap();
+    let out = run(costwatch(dir.path())
+        .args(["run", "--data"])
+        .arg(repo().join("examples/demo/data")));
+    assert_eq!(out.status.code(), Some(4));
+    assert!(
+        stderr(&out).contains("another costwatch process"),
+        "{}",
+        stderr(&out)
+    );
+    drop(lock);
+}
+
+#[test]
+fn init_writes_a_config_that_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(costwatch(dir.path()).arg("init"));
+    assert_eq!(out.status.code(), Some(0));
+    let out = run(costwatch(dir.path()).arg("init"));
+    assert_eq!(out.status.code(), Some(3), "init must not overwrite");
+    std::fs::create_dir(dir.path().join("cur")).unwrap();
+    std::fs::copy(
+        repo().join("examples/demo/data/cur-2026-03.csv.gz"),
+        dir.path().join("cur/a.csv.gz"),
+    )
+    .unwrap();
+    std::fs::copy(
+        repo().join("examples/demo/data/cur-2026-02.csv.gz"),
+        dir.path().join("cur/b.csv.gz"),
+    )
+    .unwrap();
+    // No --config: ./costwatch.toml is used.
+    let out = run(costwatch(dir.path()).args(["run", "--date", DEMO_RUN_DATE]));
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(eml_files(&dir.path().join("outbox")).len(), 1);
+}
+
+#[test]
+fn json_logs_for_machines() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(costwatch(dir.path())
+        .args(["--log-format", "json", "sync", "--data"])
+        .arg(repo().join("examples/demo/data")));
+    assert_eq!(out.status.code(), Some(0));
+    let logs = stderr(&out);
+    let first = logs.lines().next().expect("a log line");
+    let parsed: serde_json::Value = serde_json::from_str(first).unwrap();
+    assert!(parsed.get("level").is_some(), "{first}");
+}

@@ -1,0 +1,160 @@
+//! Test harness: real peers (moto_server with costwatch's extensions, aiosmtpd) on free
+//! 127.0.0.1 ports, stopped when dropped, and a `costwatch` command with a safe environment.
+#![allow(dead_code)] // each test binary uses a different part of the harness
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `../shared` beside the repository (samples and scenarios).
+pub fn shared() -> PathBuf {
+    repo().join("../shared")
+}
+
+/// Environment every process started by a test gets: dummy credentials, no instance
+/// metadata service, no SDK retries, no real AWS region lookups.
+pub const SAFE_ENV: &[(&str, &str)] = &[
+    ("AWS_ACCESS_KEY_ID", "testing"),
+    ("AWS_SECRET_ACCESS_KEY", "testing"),
+    ("AWS_SESSION_TOKEN", "testing"),
+    ("AWS_REGION", "us-east-1"),
+    ("AWS_EC2_METADATA_DISABLED", "true"),
+    ("AWS_MAX_ATTEMPTS", "1"),
+    ("AWS_CONFIG_FILE", "/dev/null"),
+    ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"),
+];
+
+/// The Python of the test venv (`scripts/test.sh` creates it).
+pub fn python() -> PathBuf {
+    let python = std::env::var_os("COSTWATCH_TEST_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join(".venv/bin/python"));
+    assert!(
+        python.exists(),
+        "{} not found: run scripts/test.sh, which creates the test venv",
+        python.display()
+    );
+    python
+}
+
+/// A peer server process; killed when dropped.
+pub struct Peer {
+    child: Child,
+    pub port: u16,
+}
+
+impl Peer {
+    /// moto_server with costwatch's emulator extensions.
+    pub fn moto() -> Peer {
+        Self::start(&["tests/emulator/moto_peer.py"])
+    }
+
+    /// aiosmtpd writing each received message into `maildir`.
+    pub fn smtp(maildir: &Path) -> Peer {
+        Self::start(&[
+            "tests/emulator/smtp_sink.py",
+            "--maildir",
+            maildir.to_str().unwrap(),
+        ])
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn start(args: &[&str]) -> Peer {
+        let mut cmd = Command::new(python());
+        cmd.args(args)
+            .current_dir(repo())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        for (k, v) in SAFE_ENV {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("starting a test peer");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let line = rx.recv_timeout(Duration::from_secs(60)).unwrap_or_default();
+        let port = line
+            .trim()
+            .strip_prefix("READY ")
+            .and_then(|p| p.parse().ok());
+        match port {
+            Some(port) => Peer { child, port },
+            None => {
+                let _ = child.kill();
+                panic!("test peer {args:?} did not start (said {line:?})");
+            }
+        }
+    }
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A `costwatch` command with the safe environment, run in `dir`.
+pub fn costwatch(dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_costwatch"));
+    cmd.current_dir(dir).env_remove("RUST_LOG");
+    for (k, v) in SAFE_ENV {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
+/// Runs a command and returns its output, printing it for failing tests.
+pub fn run(cmd: &mut Command) -> Output {
+    let out = cmd.output().expect("running costwatch");
+    eprintln!(
+        "$ {cmd:?}\n--- exit {:?}\n--- stdout\n{}--- stderr\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Stdout of a command as text.
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Stderr of a command as text.
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// The `.eml` files in a folder, sorted.
+pub fn eml_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    files.retain(|p| p.extension().is_some_and(|e| e == "eml"));
+    files.sort();
+    files
+}
+
+/// Writes a config file into `dir` and returns its path.
+pub fn write_config(dir: &Path, text: &str) -> PathBuf {
+    let path = dir.join("costwatch.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
