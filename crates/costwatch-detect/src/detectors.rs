@@ -19,10 +19,15 @@ struct Baseline {
 }
 
 impl Baseline {
-    /// Baseline over the last `window` days of `hist`, whose last day falls on
-    /// `last_weekday`. The noise scale is the largest of the MAD, the upper
-    /// spread (85th percentile minus median, honest for series that are mostly
-    /// zero with occasional spend) and `floor`.
+    /// Baseline of `hist`, whose last day falls on `last_weekday`: the level is
+    /// the median of the last `window` days, the noise scale comes from the
+    /// last `max(window, season_days)` days and is the largest of the MAD, the
+    /// upper spreads (85th and 95th percentiles over the median, which see
+    /// heavy upper tails the MAD misses) and `floor`.
+    ///
+    /// When more than a quarter of the days are idle (no spend) the series is
+    /// intermittent and only the days with spend count: "when it runs, it
+    /// costs about this much".
     fn new(hist: &[f64], last_weekday: u8, window: usize, p: &Params, floor: f64) -> Self {
         let profile = weekday_profile(trailing(hist, p.season_days), last_weekday);
         let mut b = Baseline {
@@ -31,11 +36,35 @@ impl Baseline {
             profile,
             offset: p.min_daily_spend.max(0.01),
         };
-        let logs = b.logs(trailing(hist, window), last_weekday);
-        b.level = median(&logs);
-        let upper_spread = (quantile(&logs, 0.85) - b.level) / 1.036;
-        b.sigma = mad(&logs).max(upper_spread).max(floor).max(1e-3);
+        let long = window.max(p.season_days);
+        let logs = b.active_logs(trailing(hist, long), last_weekday, p);
+        let level_logs = b.active_logs(trailing(hist, window), last_weekday, p);
+        b.level = median(&level_logs);
+        let center = median(&logs);
+        let spread85 = (quantile(&logs, 0.85) - center) / 1.036;
+        let spread95 = (quantile(&logs, 0.95) - center) / 1.645;
+        b.sigma = mad(&logs)
+            .max(spread85)
+            .max(spread95)
+            .max(floor)
+            .max(1e-3);
         b
+    }
+
+    /// Transformed values of a window, without its idle days when more than a
+    /// quarter of them are idle (and at least three days have spend).
+    fn active_logs(&self, xs: &[f64], last_weekday: u8, p: &Params) -> Vec<f64> {
+        let logs = self.logs(xs, last_weekday);
+        if established(xs, p) {
+            return logs;
+        }
+        let active: Vec<f64> = logs
+            .iter()
+            .zip(xs)
+            .filter(|(_, x)| **x > p.new_spend.max_prior_daily)
+            .map(|(l, _)| *l)
+            .collect();
+        if active.len() >= 3 { active } else { logs }
     }
 
     /// Transformed value of a cost on a weekday (`None`: no weekday adjustment).
