@@ -16,6 +16,8 @@ pub struct Config {
     #[serde(default)]
     pub sources: Sources,
     #[serde(default)]
+    pub aws: Aws,
+    #[serde(default)]
     pub detection: Detection,
     /// Rules to run; when absent, every built-in rule with its defaults.
     #[serde(default)]
@@ -29,6 +31,88 @@ pub struct Config {
 #[serde(deny_unknown_fields)]
 pub struct Sources {
     pub files: Option<FilesSource>,
+    pub cost_explorer: Option<CostExplorerSource>,
+    pub billing_metrics: Option<BillingMetricsSource>,
+    pub cur_s3: Option<CurS3Source>,
+    /// Tag keys (e.g. `user:team`) whose values are kept in the daily facts.
+    #[serde(default)]
+    pub tag_keys: Vec<String>,
+}
+
+/// AWS access shared by the AWS sources: the standard credential chain with optional overrides.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Aws {
+    /// Named profile (else `AWS_PROFILE`, else the default chain).
+    pub profile: Option<String>,
+    /// Region for regional APIs (Cost Explorer and billing metrics always use us-east-1).
+    pub region: Option<String>,
+    /// Role to assume before calling AWS.
+    pub role_arn: Option<String>,
+    /// Endpoint override for every service (also `AWS_ENDPOINT_URL`), e.g. an emulator.
+    pub endpoint_url: Option<String>,
+    /// Maximum attempts per request, with the SDK's standard backoff (1 = no retries).
+    pub max_attempts: Option<u32>,
+}
+
+/// Cost Explorer GetCostAndUsage / GetCostForecast (paid per request).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CostExplorerSource {
+    /// Days back-filled on the first run.
+    #[serde(default = "default_backfill_days")]
+    pub backfill_days: u32,
+    /// Days before today that AWS may still restate; they are fetched again every run.
+    #[serde(default = "default_restate_days")]
+    pub restate_days: u32,
+    /// Until this day of the month, the previous month is refetched too (AWS finalises it late).
+    #[serde(default = "default_previous_month_until_day")]
+    pub previous_month_until_day: u32,
+    /// Most requests one run may make (each costs $0.01).
+    #[serde(default = "default_max_requests")]
+    pub max_requests_per_run: u32,
+    /// Fetch the month-end forecast too.
+    #[serde(default = "yes")]
+    pub forecast: bool,
+    /// Endpoint override for this service only.
+    pub endpoint_url: Option<String>,
+}
+
+/// CloudWatch `AWS/Billing` `EstimatedCharges` (us-east-1).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BillingMetricsSource {
+    /// Days of month-to-date values to read each run.
+    #[serde(default = "default_restate_days")]
+    pub lookback_days: u32,
+    pub endpoint_url: Option<String>,
+}
+
+/// CUR / Data Exports / FOCUS files delivered to S3.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CurS3Source {
+    pub bucket: String,
+    /// Report path prefix as configured in the export.
+    #[serde(default)]
+    pub prefix: String,
+    /// Report (legacy CUR) or export (Data Exports) name.
+    pub report: String,
+    pub region: Option<String>,
+    pub endpoint_url: Option<String>,
+}
+
+fn default_backfill_days() -> u32 {
+    90
+}
+fn default_restate_days() -> u32 {
+    3
+}
+fn default_previous_month_until_day() -> u32 {
+    10
+}
+fn default_max_requests() -> u32 {
+    20
 }
 
 /// Local CUR / FOCUS files or folders of them.

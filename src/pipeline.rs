@@ -6,8 +6,8 @@ use crate::error::Error;
 use crate::ledger::{AlertRecord, Ledger, SourceReport};
 use crate::rules::builtin::{BuiltinRule, NAMES};
 use crate::rules::{self, History, Rule, RuleFailure};
-use crate::sources::Source;
 use crate::sources::files::FilesSource;
+use crate::sources::{Source, SyncContext};
 use anyhow::Result;
 use chrono::{Days, NaiveDate};
 use serde::Serialize;
@@ -18,6 +18,7 @@ pub struct Job {
     pub ledger: Ledger,
     sources: Vec<Box<dyn Source>>,
     rules: Vec<Box<dyn Rule>>,
+    runtime: tokio::runtime::Runtime,
 }
 
 /// What one daily run did, printed as its summary and stored with the run.
@@ -74,20 +75,28 @@ impl Job {
                 .collect::<Result<_, String>>()
         }
         .map_err(Error::config)?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
         Ok(Self {
             config,
             ledger,
             sources,
             rules,
+            runtime,
         })
     }
 
     /// Brings the ledger up to date from every source. With `fail_fast`, the first source
     /// error is returned; otherwise it is recorded in that source's report and the rest go on.
-    pub fn sync(&self, fail_fast: bool) -> Result<Vec<SourceReport>> {
+    pub fn sync(&self, today: NaiveDate, fail_fast: bool) -> Result<Vec<SourceReport>> {
+        let ctx = SyncContext {
+            runtime: &self.runtime,
+            today,
+        };
         let mut reports = Vec::new();
         for source in &self.sources {
-            match source.sync(&self.ledger) {
+            match source.sync(&self.ledger, &ctx) {
                 Ok(report) => reports.push(report),
                 Err(e) if fail_fast => return Err(e),
                 Err(e) => {
@@ -108,18 +117,13 @@ impl Job {
     /// The daily job for `run_date`: sync, evaluate the newest complete day, update findings,
     /// queue a digest of new alerts and deliver what is pending. Rerunning a date sends nothing twice.
     /// A dry run ingests data but keeps no findings, alerts or digests and delivers nothing.
-    pub fn run(
-        &self,
-        run_date: NaiveDate,
-        dry_run: bool,
-        runtime: &tokio::runtime::Runtime,
-    ) -> Result<RunSummary> {
+    pub fn run(&self, run_date: NaiveDate, dry_run: bool) -> Result<RunSummary> {
         let run_id = if dry_run {
             None
         } else {
             Some(self.ledger.start_run(run_date)?)
         };
-        let sources = self.sync(false)?;
+        let sources = self.sync(run_date, false)?;
         let history = self.load_history(run_date, run_date)?;
         let evaluated_day = history.newest_complete_day(run_date, &self.config.detection);
         let mut summary = RunSummary {
@@ -165,7 +169,7 @@ impl Job {
         }
         if let Some(id) = run_id {
             summary.deliveries =
-                delivery::deliver_pending(&self.ledger, &self.config.alerts, runtime)?
+                delivery::deliver_pending(&self.ledger, &self.config.alerts, &self.runtime)?
                     .into_iter()
                     .map(|d| (d.outbox_id, d.result))
                     .collect();

@@ -8,17 +8,30 @@ use std::path::Path;
 #[test]
 fn s3_put_and_list_through_the_real_sdk() {
     let moto = Peer::moto();
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     runtime.block_on(async {
         let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .region(aws_config::Region::new("us-east-1"))
             .endpoint_url(moto.endpoint())
-            .credentials_provider(aws_sdk_s3::config::Credentials::new("testing", "testing", None, None, "test"))
+            .credentials_provider(aws_sdk_s3::config::Credentials::new(
+                "testing", "testing", None, None, "test",
+            ))
             .retry_config(aws_config::retry::RetryConfig::disabled())
             .load()
             .await;
-        let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&config).force_path_style(true).build());
-        s3.create_bucket().bucket("cur-bucket").send().await.unwrap();
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&config)
+                .force_path_style(true)
+                .build(),
+        );
+        s3.create_bucket()
+            .bucket("cur-bucket")
+            .send()
+            .await
+            .unwrap();
         s3.put_object()
             .bucket("cur-bucket")
             .key("cur/report/20260101-20260201/report-Manifest.json")
@@ -26,7 +39,13 @@ fn s3_put_and_list_through_the_real_sdk() {
             .send()
             .await
             .unwrap();
-        let listed = s3.list_objects_v2().bucket("cur-bucket").prefix("cur/").send().await.unwrap();
+        let listed = s3
+            .list_objects_v2()
+            .bucket("cur-bucket")
+            .prefix("cur/")
+            .send()
+            .await
+            .unwrap();
         let keys: Vec<&str> = listed.contents().iter().filter_map(|o| o.key()).collect();
         assert_eq!(keys, ["cur/report/20260101-20260201/report-Manifest.json"]);
     });
@@ -63,8 +82,14 @@ fn digest_arrives_at_a_real_smtp_server() {
     let mails = eml_files(&maildir);
     assert_eq!(mails.len(), 1);
     let mail = std::fs::read_to_string(&mails[0]).unwrap();
-    assert!(mail.contains("Subject: costwatch 2026-03-19: 2 cost alerts (1 critical)"), "{mail}");
-    assert!(mail.contains("Delivered-To: team@example.com") && mail.contains("Delivered-To: lead@example.com"));
+    assert!(
+        mail.contains("Subject: costwatch 2026-03-19: 2 cost alerts (1 critical)"),
+        "{mail}"
+    );
+    assert!(
+        mail.contains("Delivered-To: team@example.com")
+            && mail.contains("Delivered-To: lead@example.com")
+    );
     // The password never shows up in output, logs or the ledger.
     let ledger = std::fs::read(dir.path().join("costwatch.db")).unwrap();
     assert!(!String::from_utf8_lossy(&ledger).contains("s3cret-value"));
@@ -84,8 +109,16 @@ fn unreachable_smtp_keeps_the_digest_for_the_next_run() {
         .arg(&config)
         .args(["--date", "2026-03-19"])
         .env("COSTWATCH_TEST_SMTP_PASSWORD", "x"));
-    assert_eq!(out.status.code(), Some(1), "a failed delivery fails the run");
-    assert!(stdout(&out).contains("NOT delivered, kept in the outbox"), "{}", stdout(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a failed delivery fails the run"
+    );
+    assert!(
+        stdout(&out).contains("NOT delivered, kept in the outbox"),
+        "{}",
+        stdout(&out)
+    );
 
     let maildir = dir.path().join("maildir");
     std::fs::create_dir(&maildir).unwrap();
@@ -98,6 +131,14 @@ fn unreachable_smtp_keeps_the_digest_for_the_next_run() {
         .env("COSTWATCH_TEST_SMTP_PASSWORD", "x"));
     assert_eq!(out.status.code(), Some(0));
     let mails = eml_files(&maildir);
-    assert_eq!(mails.len(), 1, "the kept digest is delivered once, with no new alerts added");
-    assert!(std::fs::read_to_string(&mails[0]).unwrap().contains("costwatch 2026-03-19"));
+    assert_eq!(
+        mails.len(),
+        1,
+        "the kept digest is delivered once, with no new alerts added"
+    );
+    assert!(
+        std::fs::read_to_string(&mails[0])
+            .unwrap()
+            .contains("costwatch 2026-03-19")
+    );
 }

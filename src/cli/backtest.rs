@@ -31,7 +31,7 @@ pub enum Format {
 
 pub fn execute(cli: &Cli, args: &BacktestArgs) -> Result<i32> {
     let (job, _lock) = open_job(cli, &args.input)?;
-    job.sync(true)?;
+    job.sync(chrono::Utc::now().date_naive(), true)?;
     let alerts = job.backtest(args.from, args.to)?;
     match args.format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&alerts)?),

@@ -22,11 +22,8 @@ pub struct RunArgs {
 
 pub fn execute(cli: &Cli, args: &RunArgs) -> Result<i32> {
     let (job, _lock) = open_job(cli, &args.input)?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
     let date = args.date.unwrap_or_else(|| Utc::now().date_naive());
-    let summary = job.run(date, args.dry_run, &runtime)?;
+    let summary = job.run(date, args.dry_run)?;
     print!("{}", render(&summary));
     Ok(if summary.failed() {
         EXIT_FAILED

@@ -12,7 +12,7 @@ pub struct SyncArgs {
 
 pub fn execute(cli: &Cli, args: &SyncArgs) -> Result<i32> {
     let (job, _lock) = open_job(cli, &args.input)?;
-    for report in job.sync(true)? {
+    for report in job.sync(chrono::Utc::now().date_naive(), true)? {
         println!(
             "{}: {} ({} day(s) ingested, {} API calls)",
             report.source, report.detail, report.days_ingested, report.api_calls

@@ -48,6 +48,8 @@ pub struct FactKey {
     pub usage_type: String,
     pub region: String,
     pub category: ChargeCategory,
+    /// Values of the configured tag keys, `key=value` pairs joined by `;`, sorted by key.
+    pub tags: String,
 }
 
 /// Summed amounts of one daily fact.
@@ -131,8 +133,8 @@ impl Ledger {
         {
             let mut insert = tx.prepare(
                 "INSERT INTO daily_costs (source, billing_period, day, account, service_code, service_name,
-                    usage_type, region, charge_category, unblended_cost, amortized_cost, usage_amount, usage_unit)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                    usage_type, region, charge_category, unblended_cost, amortized_cost, usage_amount, usage_unit, tags)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
             )?;
             for (k, v) in facts {
                 days.insert(k.day);
@@ -149,7 +151,8 @@ impl Ledger {
                     v.unblended,
                     v.amortized,
                     v.usage_amount,
-                    v.usage_unit
+                    v.usage_unit,
+                    k.tags
                 ])?;
             }
         }

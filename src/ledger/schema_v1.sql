@@ -1,5 +1,5 @@
 -- Daily cost facts: one row per source, billing period, day, account, service, usage type,
--- region and charge category. A re-ingested billing period replaces its rows.
+-- region, charge category and configured tag values. A re-ingested billing period replaces its rows.
 CREATE TABLE daily_costs (
     source          TEXT NOT NULL,
     billing_period  TEXT NOT NULL,
@@ -14,7 +14,9 @@ CREATE TABLE daily_costs (
     amortized_cost  REAL NOT NULL,
     usage_amount    REAL NOT NULL,
     usage_unit      TEXT NOT NULL,
-    PRIMARY KEY (source, billing_period, day, account, service_code, usage_type, region, charge_category)
+    -- Values of the configured tag keys, canonical `key=value` pairs joined by `;` (sorted by key).
+    tags            TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (source, billing_period, day, account, service_code, usage_type, region, charge_category, tags)
 ) WITHOUT ROWID;
 CREATE INDEX daily_costs_by_day ON daily_costs (day, charge_category);
 
@@ -24,6 +26,37 @@ CREATE TABLE ingested_files (
     size            INTEGER NOT NULL,
     modified_ns     INTEGER NOT NULL,
     billing_periods TEXT NOT NULL
+);
+
+-- Days fetched from API sources and when, so settled days are not fetched (and paid for) again.
+CREATE TABLE fetched_days (
+    source     TEXT NOT NULL,
+    day        TEXT NOT NULL,
+    fetched_at TEXT NOT NULL,
+    PRIMARY KEY (source, day)
+);
+
+-- CUR report assemblies ingested from S3: a new assembly of a billing period replaces its facts.
+CREATE TABLE cur_assemblies (
+    report         TEXT NOT NULL,
+    billing_period TEXT NOT NULL,
+    assembly_id    TEXT NOT NULL,
+    manifest_key   TEXT NOT NULL,
+    etag           TEXT NOT NULL,
+    ingested_at    TEXT NOT NULL,
+    PRIMARY KEY (report, billing_period)
+);
+
+-- Cost forecasts (Cost Explorer GetCostForecast), one per run date and period.
+CREATE TABLE forecasts (
+    made_on      TEXT NOT NULL,
+    period_start TEXT NOT NULL,
+    period_end   TEXT NOT NULL,
+    metric       TEXT NOT NULL,
+    mean         REAL NOT NULL,
+    lower        REAL,
+    upper        REAL,
+    PRIMARY KEY (made_on, period_start, period_end, metric)
 );
 
 -- One row per daily run (also dry runs), with per-source outcomes.

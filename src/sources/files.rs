@@ -4,7 +4,7 @@
 //! billing period: when any file of a period changed, every file holding that period is read
 //! again and the period's facts are replaced in one transaction.
 
-use super::{Source, cur};
+use super::{Source, SyncContext, cur};
 use crate::error::Error;
 use crate::ledger::{Facts, FileStamp, Ledger, SourceReport};
 use anyhow::Result;
@@ -31,7 +31,7 @@ impl Source for FilesSource {
         "files"
     }
 
-    fn sync(&self, ledger: &Ledger) -> Result<SourceReport> {
+    fn sync(&self, ledger: &Ledger, _ctx: &SyncContext) -> Result<SourceReport> {
         let files = discover(&self.paths)?;
         let mut stamps = Vec::with_capacity(files.len());
         let mut changed = Vec::new();

@@ -5,12 +5,21 @@ pub mod files;
 
 use crate::ledger::{Ledger, SourceReport};
 use anyhow::Result;
+use chrono::NaiveDate;
 
-/// A place billing data comes from (local files today; Cost Explorer, CUR on S3 and
-/// CloudWatch billing metrics plug in here).
+/// What a source may use while syncing.
+pub struct SyncContext<'a> {
+    /// Runtime for async clients (AWS SDK).
+    pub runtime: &'a tokio::runtime::Runtime,
+    /// The run's date: sources fetch up to the day before.
+    pub today: NaiveDate,
+}
+
+/// A place billing data comes from: local files, Cost Explorer, CUR exports on S3,
+/// CloudWatch billing metrics.
 pub trait Source {
     /// Short name shown in run summaries, e.g. `files`.
     fn name(&self) -> &str;
     /// Fetches what is new since the last sync into the ledger.
-    fn sync(&self, ledger: &Ledger) -> Result<SourceReport>;
+    fn sync(&self, ledger: &Ledger, ctx: &SyncContext) -> Result<SourceReport>;
 }

@@ -1,17 +1,22 @@
 //! The built-in detectors. Each evaluates the last day of one [`DailySeries`].
+//!
+//! Spike, shift and creep work on weekday-adjusted log cost,
+//! `ln(cost / weekday_factor + offset)` with the spend floor as offset: daily
+//! cost noise is multiplicative, the log makes it symmetric, and the offset
+//! keeps zero days finite and makes cents-sized series look flat.
 
 use crate::stats::{
     mad, mean, median, quantile, theil_sen_slope, trailing, weekday_of, weekday_profile,
 };
 use crate::{DAYS_PER_MONTH, DailySeries, Detection, Kind, Params, Severity};
 
-/// Robust baseline of a history window, on log cost with the weekday effect
-/// divided out: `ln(cost / weekday_factor + offset)`. The offset (the common
-/// spend floor) keeps zero days finite and makes cents-sized series look flat.
+/// Robust baseline of a history, on weekday-adjusted log cost.
 struct Baseline {
-    /// Median of the transformed window.
+    /// Expected log cost on the last day of the history.
     level: f64,
-    /// Robust noise scale of the transformed window.
+    /// Normal trend per day (clamped to the organic range).
+    slope: f64,
+    /// Robust noise scale of one day.
     sigma: f64,
     /// Weekday factors (0 = Monday).
     profile: [f64; 7],
@@ -19,52 +24,55 @@ struct Baseline {
 }
 
 impl Baseline {
-    /// Baseline of `hist`, whose last day falls on `last_weekday`: the level is
-    /// the median of the last `window` days, the noise scale comes from the
-    /// last `max(window, season_days)` days and is the largest of the MAD, the
-    /// upper spreads (85th and 95th percentiles over the median, which see
-    /// heavy upper tails the MAD misses) and `floor`.
+    /// Baseline of `hist`, whose last day falls on `last_weekday`.
+    ///
+    /// Over the last `max(window, season_days)` days: the weekday profile, the
+    /// robust trend (Theil–Sen, clamped to ±`max_organic_growth`) and the
+    /// noise, the largest of the MAD, the upper spreads (85th and 95th
+    /// percentile over the median, which see heavy upper tails the MAD misses)
+    /// and `floor`. The level is the median of the last `window` days after
+    /// removing the trend, projected to the last day.
     ///
     /// When more than a quarter of the days are idle (no spend) the series is
-    /// intermittent and only the days with spend count: "when it runs, it
-    /// costs about this much".
+    /// intermittent: level and noise come from the days with spend only
+    /// ("when it runs, it costs about this much"), without trend.
     fn new(hist: &[f64], last_weekday: u8, window: usize, p: &Params, floor: f64) -> Self {
-        let profile = weekday_profile(trailing(hist, p.season_days), last_weekday);
+        let long = trailing(hist, window.max(p.season_days));
         let mut b = Baseline {
             level: 0.0,
+            slope: 0.0,
             sigma: 0.0,
-            profile,
+            profile: weekday_profile(long, last_weekday),
             offset: p.min_daily_spend.max(0.01),
         };
-        let long = window.max(p.season_days);
-        let logs = b.active_logs(trailing(hist, long), last_weekday, p);
-        let level_logs = b.active_logs(trailing(hist, window), last_weekday, p);
-        b.level = median(&level_logs);
-        let center = median(&logs);
-        let spread85 = (quantile(&logs, 0.85) - center) / 1.036;
-        let spread95 = (quantile(&logs, 0.95) - center) / 1.645;
-        b.sigma = mad(&logs)
-            .max(spread85)
-            .max(spread95)
-            .max(floor)
-            .max(1e-3);
+        let logs = b.logs(long, last_weekday);
+        let resid = if established(long, p) {
+            let trend = theil_sen_slope(&logs);
+            b.slope = trend.clamp(-p.max_organic_growth, p.max_organic_growth);
+            let flat = detrend(&logs, b.slope);
+            b.level = median(trailing(&flat, window)) + b.slope * (flat.len() - 1) as f64;
+            detrend(&logs, trend)
+        } else {
+            let active: Vec<f64> = logs
+                .iter()
+                .zip(long)
+                .filter(|(_, x)| **x > p.new_spend.max_prior_daily)
+                .map(|(l, _)| *l)
+                .collect();
+            let active = if active.len() >= 3 { active } else { logs };
+            b.level = median(&active);
+            active
+        };
+        let center = median(&resid);
+        let spread85 = (quantile(&resid, 0.85) - center) / 1.036;
+        let spread95 = (quantile(&resid, 0.95) - center) / 1.645;
+        b.sigma = mad(&resid).max(spread85).max(spread95).max(floor).max(1e-3);
         b
     }
 
-    /// Transformed values of a window, without its idle days when more than a
-    /// quarter of them are idle (and at least three days have spend).
-    fn active_logs(&self, xs: &[f64], last_weekday: u8, p: &Params) -> Vec<f64> {
-        let logs = self.logs(xs, last_weekday);
-        if established(xs, p) {
-            return logs;
-        }
-        let active: Vec<f64> = logs
-            .iter()
-            .zip(xs)
-            .filter(|(_, x)| **x > p.new_spend.max_prior_daily)
-            .map(|(l, _)| *l)
-            .collect();
-        if active.len() >= 3 { active } else { logs }
+    /// Expected log cost `days` days after the last day of the history.
+    fn at(&self, days: f64) -> f64 {
+        self.level + self.slope * days
     }
 
     /// Transformed value of a cost on a weekday (`None`: no weekday adjustment).
@@ -109,21 +117,40 @@ fn no_history(hist: &[f64], p: &Params) -> bool {
     hist.iter().all(|&v| v <= p.new_spend.max_prior_daily)
 }
 
+/// At most a quarter of the days are (essentially) without spend.
+fn established(xs: &[f64], p: &Params) -> bool {
+    let idle = xs
+        .iter()
+        .filter(|&&v| v <= p.new_spend.max_prior_daily)
+        .count();
+    4 * idle <= xs.len()
+}
+
 /// Both the absolute and the relative threshold are crossed.
 fn big_enough(observed: f64, expected: f64, min_abs: f64, min_relative: f64) -> bool {
     let delta = observed - expected;
     delta >= min_abs && delta >= min_relative * expected
 }
 
+/// `ys[i] - slope * i`.
+fn detrend(ys: &[f64], slope: f64) -> Vec<f64> {
+    ys.iter()
+        .enumerate()
+        .map(|(i, y)| y - slope * i as f64)
+        .collect()
+}
+
 /// A single day well above its expectation.
 ///
-/// The expectation is the robust level of the trailing `window_days` (median
-/// of weekday-adjusted log cost), or of the last week when that is higher, so
-/// a series that is already trending up does not read as a spike; the noise is
-/// the window's MAD. Fires when the day's cost reaches the spend floor, its
-/// excess crosses `min_abs_delta` and `min_relative`, and its robust z-score
-/// reaches `k`. Optionally stays quiet when a similar excess happened about a
-/// month earlier (monthly charges and jobs).
+/// The expectation is the trend-projected robust level of the trailing
+/// `window_days` (see the module docs for the scale), or the median of the
+/// last week when that is higher, so a series already climbing fast (a creep)
+/// does not read as a spike. Fires when the day's cost reaches the spend floor,
+/// its excess crosses `min_abs_delta` and `min_relative`, and its robust
+/// z-score reaches `k`, unless the series has been there before: a similar
+/// excess (60% of today's, on log cost) about a month earlier
+/// (`skip_monthly_recurring`: a monthly charge or job) or within the
+/// `lookback_days` before the last three days (heavy-tailed noise).
 pub fn spike(s: &DailySeries, p: &Params) -> Option<Detection> {
     let sp = &p.spike;
     let n = s.amounts.len();
@@ -143,45 +170,53 @@ pub fn spike(s: &DailySeries, p: &Params) -> Option<Detection> {
         p,
         sp.noise_floor_relative,
     );
-    let last_week = median(&b.logs(trailing(hist, 7), hist_weekday));
-    let level = b.level.max(last_week);
+    let logs = b.logs(hist, hist_weekday);
+    let level = b.at(1.0).max(median(trailing(&logs, 7)));
     let weekday = Some(s.last_weekday as usize);
+    let today = b.log_of(x, weekday);
     let expected = b.cost_of(level, weekday);
-    let z = (b.log_of(x, weekday) - level) / b.sigma;
+    let z = (today - level) / b.sigma;
     if z < sp.k || !big_enough(x, expected, sp.min_abs_delta, sp.min_relative) {
         return None;
     }
-    if sp.skip_monthly_recurring && recurred_monthly(hist, expected + 0.5 * (x - expected)) {
+    let similar = level + 0.6 * (today - level);
+    let monthly = sp.skip_monthly_recurring
+        && (27..=32).any(|lag| lag <= logs.len() && logs[logs.len() - lag] >= similar);
+    let earlier = trailing(&logs[..logs.len().saturating_sub(3)], sp.lookback_days);
+    if monthly || earlier.iter().any(|&v| v >= similar) {
         return None;
     }
     Some(detection(p, Kind::Spike, x, expected, z))
 }
 
-/// Whether a day 27 to 32 days before the evaluated one reached `threshold`.
-fn recurred_monthly(hist: &[f64], threshold: f64) -> bool {
-    let n = hist.len();
-    // hist[n - 1] is one day back, so `lag` days back is hist[n - lag].
-    (27..=32)
-        .filter(|&lag| lag <= n)
-        .any(|lag| hist[n - lag] >= threshold)
-}
-
 /// A lasting step up.
 ///
-/// Each of the last `recent_days` days (weekday-adjusted log cost) must be at
-/// least `k` robust deviations above the baseline of the `window_days` before
-/// them, their median must exceed the baseline by both thresholds, and the
-/// week before them must still be near the baseline (a step, not a ramp: see
-/// [`creep`]). `observed` and `expected` are weekday-adjusted cost per day.
+/// For the last `m` days, `m` from 2 to `recent_days` (so a step is seen from
+/// its second day on): their mean must stand `k` standard errors above the
+/// trend-projected baseline of the `window_days` before them, each of them at
+/// least `min_each_z` robust deviations and half the mean rise above it (a
+/// level, not one spike), the mean must exceed the baseline by both
+/// thresholds, and the week before them must have risen by at most
+/// `max_prior_rise` of the step (a step, not a ramp: see [`creep`]).
+/// `observed` and `expected` are weekday-adjusted cost per day.
 pub fn shift(s: &DailySeries, p: &Params) -> Option<Detection> {
     let sp = &p.shift;
+    let last = s.amounts.last().copied().unwrap_or(0.0);
+    if !sp.enabled || last < p.min_daily_spend {
+        return None;
+    }
+    (2..=sp.recent_days.max(2)).find_map(|m| shift_over(s, p, m))
+}
+
+/// [`shift`] with the last `m` days as the new level.
+fn shift_over(s: &DailySeries, p: &Params, m: usize) -> Option<Detection> {
+    let sp = &p.shift;
     let n = s.amounts.len();
-    let m = sp.recent_days.max(1);
-    if !sp.enabled || n < sp.min_history_days + m {
+    if n < sp.min_history_days + m {
         return None;
     }
     let hist = &s.amounts[..n - m];
-    if s.amounts[n - 1] < p.min_daily_spend || no_history(hist, p) {
+    if no_history(hist, p) {
         return None;
     }
     let hist_weekday = weekday_before(s.last_weekday, m);
@@ -193,83 +228,78 @@ pub fn shift(s: &DailySeries, p: &Params) -> Option<Detection> {
         sp.noise_floor_relative,
     );
     let recent = b.logs(&s.amounts[n - m..], s.last_weekday);
-    let level = median(&recent);
+    let base = b.at((m as f64 + 1.0) / 2.0);
+    let level = mean(&recent);
     let low = recent.iter().copied().fold(f64::INFINITY, f64::min);
-    let before = median(&b.logs(trailing(hist, 7), hist_weekday));
-    let rise = level - b.level;
+    let before = median(&b.logs(trailing(hist, 7), hist_weekday)) - b.at(-3.0);
+    let rise = level - base;
+    let z = rise / (b.sigma / (m as f64).sqrt());
     let observed = b.cost_of(level, None);
-    let expected = b.cost_of(b.level, None);
-    if low - b.level < sp.k * b.sigma
-        || before - b.level > sp.max_prior_rise * rise
+    let expected = b.cost_of(base, None);
+    if z < sp.k
+        || low - base < (sp.min_each_z * b.sigma).max(0.5 * rise)
+        || before > sp.max_prior_rise * rise
         || !big_enough(observed, expected, sp.min_abs_delta, sp.min_relative)
     {
         return None;
     }
-    Some(detection(
-        p,
-        Kind::Shift,
-        observed,
-        expected,
-        (low - b.level) / b.sigma,
-    ))
+    Some(detection(p, Kind::Shift, observed, expected, z))
 }
 
 /// Sustained growth that no single day makes obvious.
 ///
-/// The `long_days` before the last `short_days` give a baseline: their robust
-/// trend (Theil–Sen on weekday-adjusted log cost, clamped to
-/// `0..=max_organic_growth` so fast growth is never learned as normal), level
-/// and noise. Fires when the current level (median of the last `level_days`)
-/// stands `k` standard errors above the projected baseline, crosses both
-/// thresholds, and is still rising by at least `min_growth` per day over the
-/// short window. `monthly_impact` projects that growth over the next month.
-/// Severity is at most Warning: creep is slow by nature.
+/// The `long_days` before the last `short_days` give the baseline: robust
+/// trend (Theil–Sen, clamped to `0..=max_organic_growth` so fast growth is
+/// never learned as normal), level and noise. A robust line through the short
+/// window's excess over the projected baseline gives the extra growth (its
+/// slope) and the current rise (its end). Fires when the rise is `k` standard
+/// errors above zero (counting the noise of the line's end, of the baseline
+/// level and of the projected trend), the extra growth is at least
+/// `min_growth` per day, and the current level (median of the last
+/// `level_days`, `observed`) crosses both thresholds over the projected
+/// baseline (`expected`). `monthly_impact` projects the growth over the next
+/// month; severity is at most Warning, creep being slow by nature.
 pub fn creep(s: &DailySeries, p: &Params) -> Option<Detection> {
     let c = &p.creep;
     let n = s.amounts.len();
     let short = c.short_days.max(3);
     let level_days = c.level_days.clamp(1, short);
-    if !c.enabled || n < short + 28 {
+    if !c.enabled || n < short + 28 || s.amounts[n - 1] < p.min_daily_spend {
         return None;
     }
     let before = &s.amounts[..n - short];
-    if s.amounts[n - 1] < p.min_daily_spend || no_history(before, p) {
+    if !established(trailing(before, c.long_days), p) {
         return None;
     }
     let before_weekday = weekday_before(s.last_weekday, short);
     let b = Baseline::new(before, before_weekday, c.long_days, p, 0.0);
-    let all = b.logs(before, before_weekday);
-    let long = trailing(&all, c.long_days);
-    if !established(trailing(before, c.long_days), p) {
-        return None;
-    }
+    let long = b.logs(trailing(before, c.long_days), before_weekday);
     let recent = b.logs(&s.amounts[n - short..], s.last_weekday);
 
-    // Normal trend and level from the long window; noise from all the history
-    // before the short window, around its own trend.
-    let long_slope = theil_sen_slope(long);
-    let trend = long_slope.clamp(0.0, c.max_organic_growth);
-    let intercept = median(&detrend(long, trend));
-    let noise = mad(&detrend(&all, theil_sen_slope(&all))).max(0.02);
-    let projected = |j: usize| intercept + trend * (long.len() + j) as f64;
+    let long_slope = theil_sen_slope(&long);
+    let trend = long_slope.clamp(0.0, p.max_organic_growth);
+    let intercept = median(&detrend(&long, trend));
+    let noise = mad(&detrend(&long, long_slope)).max(0.02);
+    let big_l = long.len() as f64;
+    let projected = |j: usize| intercept + trend * (big_l + j as f64);
     let excess: Vec<f64> = recent
         .iter()
         .enumerate()
         .map(|(j, v)| v - projected(j))
         .collect();
 
-    let rise = median(trailing(&excess, level_days));
-    let stderr = 1.2533 * noise * (1.0 / level_days as f64 + 1.0 / long.len() as f64).sqrt();
     let growth = theil_sen_slope(&excess);
-    let center = short - (level_days + 1) / 2;
+    let m = short as f64;
+    let rise = median(&detrend(&excess, growth)) + growth * (m - 1.0);
+    // Variance (in units of noise²) of the line's end, the baseline level and
+    // the projected trend at the end of the short window.
+    let end_var = 1.0 / m + 3.0 * (m - 1.0) / (m * (m + 1.0));
+    let distance = (big_l - 1.0) / 2.0 + m;
+    let trend_var = distance * distance * 12.0 / (big_l * big_l * big_l - big_l);
+    let stderr = 1.1 * noise * (end_var + 1.0 / big_l + trend_var).sqrt();
+
     let observed = b.cost_of(median(trailing(&recent, level_days)), None);
-    let expected = b.cost_of(projected(center), None);
-    if std::env::var("CW_DEBUG").is_ok() {
-        eprintln!(
-            "creep long_slope={long_slope} noise={noise} rise={rise} stderr={stderr} growth={growth} profile={:?} obs={observed} exp={expected}",
-            b.profile
-        );
-    }
+    let expected = b.cost_of(projected(short - (level_days + 1) / 2), None);
     if rise < c.k * stderr
         || growth < c.min_growth
         || !big_enough(observed, expected, c.min_abs_delta, c.min_relative)
@@ -283,23 +313,6 @@ pub fn creep(s: &DailySeries, p: &Params) -> Option<Detection> {
     d.monthly_impact = (future - expected) * DAYS_PER_MONTH;
     d.severity = p.severity.classify(d.monthly_impact).min(Severity::Warning);
     Some(d)
-}
-
-/// `ys[i] - slope * i`.
-fn detrend(ys: &[f64], slope: f64) -> Vec<f64> {
-    ys.iter()
-        .enumerate()
-        .map(|(i, y)| y - slope * i as f64)
-        .collect()
-}
-
-/// At most a quarter of the days are (essentially) without spend.
-fn established(xs: &[f64], p: &Params) -> bool {
-    let idle = xs
-        .iter()
-        .filter(|&&v| v <= p.new_spend.max_prior_daily)
-        .count();
-    4 * idle <= xs.len()
 }
 
 /// Spend on a series that had (essentially) none.

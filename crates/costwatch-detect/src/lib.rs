@@ -83,8 +83,11 @@ pub struct Detection {
 pub struct Params {
     /// No detector fires when the evaluated cost per day is below this (dollars).
     pub min_daily_spend: f64,
-    /// Days of history used to estimate the weekday profile.
+    /// Days of history used to estimate the weekday profile, the trend and the noise.
     pub season_days: usize,
+    /// Largest daily growth (or decline) rate learned as a normal trend and
+    /// projected forward; faster growth is never learned as normal.
+    pub max_organic_growth: f64,
     pub spike: SpikeParams,
     pub shift: ShiftParams,
     pub creep: CreepParams,
@@ -112,13 +115,18 @@ pub struct SpikeParams {
     /// Stay quiet when a similar excess happened about one month earlier
     /// (a monthly charge or job, not an anomaly).
     pub skip_monthly_recurring: bool,
+    /// Stay quiet when a day in this many days before the last three reached
+    /// a similar excess (60% of today's, on log cost): the series has heavy
+    /// tails. 0 disables the check.
+    pub lookback_days: usize,
 }
 
-/// A lasting step up: each of the last `recent_days` days is above the baseline.
+/// A lasting step up: the last few days together clearly above the baseline.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ShiftParams {
     pub enabled: bool,
-    /// Days the new level must have lasted, including the evaluated day.
+    /// The new level is judged over the last 2 ..= `recent_days` days
+    /// (including the evaluated day).
     pub recent_days: usize,
     /// Trailing days before the recent ones that form the baseline.
     pub window_days: usize,
@@ -127,8 +135,10 @@ pub struct ShiftParams {
     pub min_abs_delta: f64,
     /// Minimum excess of the recent level relative to the baseline.
     pub min_relative: f64,
-    /// Every recent day must be at least `k` robust deviations above the baseline.
+    /// The recent days' mean must be `k` standard errors above the baseline.
     pub k: f64,
+    /// Each recent day must be at least this many robust deviations above the baseline.
+    pub min_each_z: f64,
     pub noise_floor_relative: f64,
     /// A step, not a ramp: the week before the recent days may have risen by at
     /// most this fraction of the recent rise (on log cost).
@@ -154,9 +164,6 @@ pub struct CreepParams {
     pub min_relative: f64,
     /// Minimum rise of the current level over the projected baseline, dollars per day.
     pub min_abs_delta: f64,
-    /// Long-window growth up to this daily rate counts as organic and is
-    /// projected forward; faster growth is not learned as normal.
-    pub max_organic_growth: f64,
 }
 
 /// Spend appearing on a series with (essentially) no earlier spend.
@@ -189,6 +196,7 @@ impl Default for Params {
         Params {
             min_daily_spend: 1.0,
             season_days: 56,
+            max_organic_growth: 0.005,
             spike: SpikeParams::default(),
             shift: ShiftParams::default(),
             creep: CreepParams::default(),
@@ -209,6 +217,7 @@ impl Default for SpikeParams {
             k: 4.0,
             noise_floor_relative: 0.05,
             skip_monthly_recurring: true,
+            lookback_days: 56,
         }
     }
 }
@@ -222,7 +231,8 @@ impl Default for ShiftParams {
             min_history_days: 14,
             min_abs_delta: 5.0,
             min_relative: 0.3,
-            k: 2.5,
+            k: 5.0,
+            min_each_z: 1.0,
             noise_floor_relative: 0.05,
             max_prior_rise: 0.33,
         }
@@ -237,10 +247,9 @@ impl Default for CreepParams {
             long_days: 42,
             level_days: 7,
             min_growth: 0.005,
-            k: 4.5,
+            k: 5.0,
             min_relative: 0.15,
             min_abs_delta: 1.0,
-            max_organic_growth: 0.005,
         }
     }
 }

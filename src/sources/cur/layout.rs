@@ -223,6 +223,7 @@ impl Layout {
             usage_type: row(self.usage_type).to_string(),
             region: opt(self.region).to_string(),
             category,
+            tags: String::new(),
         };
         let value = FactValue {
             service_name,
