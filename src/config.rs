@@ -148,12 +148,19 @@ impl Default for Detection {
     }
 }
 
-/// One `[[rules]]` entry.
+/// One `[[rules]]` entry: a built-in rule or a WebAssembly rule plugin (exactly one of the two).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RuleConfig {
-    /// Name of a built-in rule (`costwatch rule list` style names: spike, shift, creep, new-spend).
+    /// Name of a built-in rule (spike, shift, creep, new-spend); empty for a plugin.
+    #[serde(default)]
     pub builtin: String,
+    /// A rule plugin (`.wasm` component); relative paths are relative to the config file.
+    pub plugin: Option<PathBuf>,
+    /// Time limit of one plugin call, in milliseconds (default 10000).
+    pub timeout_ms: Option<u64>,
+    /// Memory limit of a plugin instance, in MiB (default 256).
+    pub memory_mb: Option<u64>,
     #[serde(default = "yes")]
     pub enabled: bool,
     /// Rule-specific settings, checked by the rule before any data is read.
@@ -265,6 +272,36 @@ impl Config {
             return Err("detection.partial_day_ratio must be in [0, 1)".into());
         }
         for rule in &self.rules {
+            match (rule.builtin.is_empty(), &rule.plugin) {
+                (false, Some(_)) => {
+                    return Err(format!(
+                        "rules (entry at line {}): give either builtin or plugin, not both",
+                        rule.line
+                    ));
+                }
+                (true, None) => {
+                    return Err(format!(
+                        "rules (entry at line {}): give builtin = \"NAME\" or plugin = \"PATH.wasm\"",
+                        rule.line
+                    ));
+                }
+                (true, Some(_)) => {
+                    if rule.timeout_ms == Some(0) || rule.memory_mb == Some(0) {
+                        return Err(format!(
+                            "rules (entry at line {}): timeout_ms and memory_mb must be positive",
+                            rule.line
+                        ));
+                    }
+                    continue;
+                }
+                (false, None) if rule.timeout_ms.is_some() || rule.memory_mb.is_some() => {
+                    return Err(format!(
+                        "rules (entry at line {}): timeout_ms and memory_mb apply to plugins only",
+                        rule.line
+                    ));
+                }
+                (false, None) => {}
+            }
             if !crate::rules::builtin::NAMES.contains(&rule.builtin.as_str()) {
                 return Err(format!(
                     "rules.builtin = {:?} (line {}): unknown rule; built-in rules are {}",
@@ -298,6 +335,11 @@ impl Config {
         }
         if let Some(files) = self.sources.files.as_mut() {
             files.paths.iter_mut().for_each(join);
+        }
+        for rule in &mut self.rules {
+            if let Some(plugin) = rule.plugin.as_mut() {
+                join(plugin);
+            }
         }
         join(&mut self.alerts.outbox_dir);
     }

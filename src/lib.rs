@@ -5,6 +5,7 @@
 //! [`pipeline`] ties the stages together and [`cli`] exposes them as commands.
 
 pub mod alerts;
+pub mod aws;
 pub mod cli;
 pub mod config;
 pub mod error;

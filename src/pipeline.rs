@@ -4,8 +4,9 @@ use crate::alerts::{delivery, digest, lifecycle};
 use crate::config::Config;
 use crate::error::Error;
 use crate::ledger::{AlertRecord, Ledger, SourceReport};
-use crate::rules::builtin::{BuiltinRule, NAMES};
 use crate::rules::{self, History, Rule, RuleFailure};
+use crate::sources::billing_metrics::BillingMetricsSource;
+use crate::sources::cost_explorer::CostExplorerSource;
 use crate::sources::files::FilesSource;
 use crate::sources::{Source, SyncContext};
 use anyhow::Result;
@@ -39,6 +40,13 @@ pub struct RunSummary {
     pub deliveries: Vec<(i64, Result<String, String>)>,
 }
 
+/// What a backtest found: the alerts it would have sent and the rules that failed, by billing day.
+#[derive(Debug)]
+pub struct Backtest {
+    pub alerts: Vec<AlertRecord>,
+    pub failures: Vec<(NaiveDate, RuleFailure)>,
+}
+
 impl RunSummary {
     /// Whether anything failed (a source, a rule, or a delivery).
     pub fn failed(&self) -> bool {
@@ -59,22 +67,23 @@ impl Job {
     pub fn new(config: Config, ledger: Ledger) -> Result<Self> {
         let mut sources: Vec<Box<dyn Source>> = Vec::new();
         if let Some(files) = &config.sources.files {
-            sources.push(Box::new(FilesSource::new(files.paths.clone())));
+            sources.push(Box::new(
+                FilesSource::new(files.paths.clone()).with_tag_keys(&config.sources.tag_keys),
+            ));
         }
-        let rules: Vec<Box<dyn Rule>> = if config.rules.is_empty() {
-            NAMES
-                .iter()
-                .map(|n| Ok(Box::new(BuiltinRule::default_for(n)?) as Box<dyn Rule>))
-                .collect::<Result<_, String>>()
-        } else {
-            config
-                .rules
-                .iter()
-                .filter(|r| r.enabled)
-                .map(|r| Ok(Box::new(BuiltinRule::from_config(r)?) as Box<dyn Rule>))
-                .collect::<Result<_, String>>()
+        if let Some(ce) = &config.sources.cost_explorer {
+            sources.push(Box::new(CostExplorerSource::new(
+                ce.clone(),
+                config.aws.clone(),
+            )));
         }
-        .map_err(Error::config)?;
+        if let Some(metrics) = &config.sources.billing_metrics {
+            sources.push(Box::new(BillingMetricsSource::new(
+                metrics.clone(),
+                config.aws.clone(),
+            )));
+        }
+        let rules = rules::from_config(&config).map_err(Error::config)?;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
@@ -85,6 +94,11 @@ impl Job {
             rules,
             runtime,
         })
+    }
+
+    /// The rules this job runs, in order.
+    pub fn rules(&self) -> &[Box<dyn Rule>] {
+        &self.rules
     }
 
     /// Brings the ledger up to date from every source. With `fail_fast`, the first source
@@ -187,17 +201,24 @@ impl Job {
     /// Replays the daily job for every run date in `[from, to]` over the ledger's history and
     /// returns the alerts that would have been sent. Findings start empty and nothing is kept.
     pub fn backtest(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<AlertRecord>> {
+        Ok(self.backtest_report(from, to)?.alerts)
+    }
+
+    /// [`Job::backtest`] with the rule failures of each replayed day.
+    pub fn backtest_report(&self, from: NaiveDate, to: NaiveDate) -> Result<Backtest> {
         let history = self.load_history(from, to)?;
         let detection = &self.config.detection;
         self.ledger.in_transaction(false, |ledger| {
             ledger.clear_findings()?;
             let mut alerts = Vec::new();
+            let mut failures = Vec::new();
             for run_date in from.iter_days().take_while(|d| *d <= to) {
                 let Some(day) = history.newest_complete_day(run_date, detection) else { continue };
                 let snapshot = history.snapshot(day, detection.history_days as usize);
                 let evaluation = rules::evaluate_all(&self.rules, &snapshot);
                 for failure in &evaluation.failures {
                     tracing::warn!(rule = %failure.rule, day = %day, error = %failure.error, "rule failed");
+                    failures.push((day, failure.clone()));
                 }
                 let ran: Vec<&str> = evaluation.succeeded.iter().map(String::as_str).collect();
                 let outcome = lifecycle::apply(
@@ -210,7 +231,7 @@ impl Job {
                 )?;
                 alerts.extend(outcome.alerts);
             }
-            Ok(alerts)
+            Ok(Backtest { alerts, failures })
         })
     }
 

@@ -79,6 +79,265 @@ fn every_csv_sample_ingests_exactly_or_fails_clearly() {
     assert_eq!(ingested, 6);
 }
 
+/// Totals of a Parquet file computed independently with DuckDB (in the test venv).
+fn duckdb(sql: &str) -> serde_json::Value {
+    let script = format!(
+        "import duckdb, json\nrows = duckdb.sql({sql:?}).fetchall()\nprint(json.dumps([list(r) for r in rows]))"
+    );
+    let out = run(std::process::Command::new(python()).args(["-c", &script]));
+    assert!(
+        out.status.success(),
+        "duckdb failed (is duckdb in the test venv? see tests/emulator/requirements.txt): {}",
+        stderr(&out)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+const USAGE_TYPES: &str = "('Usage', 'DiscountedUsage', 'SavingsPlanCoveredUsage')";
+
+fn sync(dir: &Path, file: &Path) -> std::process::Output {
+    run(costwatch(dir)
+        .args(["sync", "--ledger", "s.db", "--data"])
+        .arg(file))
+}
+
+#[test]
+fn every_parquet_sample_matches_duckdb() {
+    let mut seen = 0;
+    for entry in std::fs::read_dir(shared().join("samples")).unwrap() {
+        let file = entry.unwrap().path();
+        if file.extension().and_then(|e| e.to_str()) != Some("parquet") {
+            continue;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let out = sync(dir.path(), &file);
+        assert!(out.status.success(), "{}: {}", file.display(), stderr(&out));
+        let expected = duckdb(&format!(
+            "SELECT SUM(line_item_unblended_cost), \
+             SUM(CASE WHEN line_item_line_item_type IN {USAGE_TYPES} THEN line_item_unblended_cost END), \
+             COUNT(DISTINCT (CAST(line_item_usage_start_date AS DATE), line_item_usage_account_id, \
+                line_item_product_code, line_item_usage_type, product_region, line_item_line_item_type)) \
+             FROM read_parquet('{}')",
+            file.display()
+        ));
+        let db = dir.path().join("s.db");
+        let (total, usage) = (
+            ledger_sum(&db, ""),
+            ledger_sum(&db, "WHERE charge_category = 'usage'"),
+        );
+        let name = file.display();
+        assert!(
+            close(total, expected[0][0].as_f64().unwrap()),
+            "{name}: total {total} vs {expected}"
+        );
+        assert!(
+            close(usage, expected[0][1].as_f64().unwrap()),
+            "{name}: usage {usage} vs {expected}"
+        );
+        seen += 1;
+    }
+    assert_eq!(seen, 3);
+}
+
+fn write_config(dir: &Path, data: &Path, tag_keys: &[&str]) -> std::path::PathBuf {
+    let config = dir.join("costwatch.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "ledger = \"s.db\"\n[sources]\ntag_keys = {tag_keys:?}\n[sources.files]\npaths = [{:?}]\n",
+            data.display().to_string()
+        ),
+    )
+    .unwrap();
+    config
+}
+
+fn tag_sums(db: &Path) -> std::collections::BTreeMap<String, f64> {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT tags, SUM(unblended_cost) FROM daily_costs GROUP BY tags")
+        .unwrap();
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+#[test]
+fn flattened_parquet_tags_are_carried_into_facts() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = shared().join("samples/wal_Oct2018-WorkshopCUR-00001.snappy.parquet");
+    let config = write_config(dir.path(), &file, &["user:Name", "user:Environment"]);
+    let out = run(costwatch(dir.path())
+        .args(["sync", "--config"])
+        .arg(&config));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let sums = tag_sums(&dir.path().join("s.db"));
+    let expected = duckdb(&format!(
+        "SELECT CASE WHEN resource_tags_user_environment = '' THEN '' ELSE 'user:Environment=' || resource_tags_user_environment END, \
+                CASE WHEN resource_tags_user_name = '' THEN '' ELSE 'user:Name=' || resource_tags_user_name END, \
+                SUM(line_item_unblended_cost) FROM read_parquet('{}') GROUP BY ALL",
+        file.display()
+    ));
+    let mut want = std::collections::BTreeMap::new();
+    for row in expected.as_array().unwrap() {
+        let parts: Vec<&str> = [row[0].as_str().unwrap(), row[1].as_str().unwrap()]
+            .into_iter()
+            .filter(|p| !p.is_empty())
+            .collect();
+        *want.entry(parts.join(";")).or_insert(0.0) += row[2].as_f64().unwrap();
+    }
+    assert!(want.len() > 2, "{want:?}");
+    assert_eq!(
+        sums.keys().collect::<Vec<_>>(),
+        want.keys().collect::<Vec<_>>()
+    );
+    for (k, v) in &want {
+        assert!(close(sums[k], *v), "{k}: {} vs {v}", sums[k]);
+    }
+}
+
+#[test]
+fn csv_tag_columns_are_carried_into_facts() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = shared().join("samples/koku_aws_2022-07-01-alt-columns.csv");
+    let config = write_config(dir.path(), &file, &["user:insights_project"]);
+    let out = run(costwatch(dir.path())
+        .args(["sync", "--config"])
+        .arg(&config));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let sums = tag_sums(&dir.path().join("s.db"));
+    assert!(
+        sums.keys().any(|k| k.starts_with("user:insights_project=")),
+        "{sums:?}"
+    );
+}
+
+/// A CUR 2.0 export (snake_case, `resource_tags` map) and a FOCUS Parquet file, written by
+/// DuckDB, read back with tags from the map.
+#[test]
+fn cur2_map_tags_and_focus_parquet() {
+    let dir = tempfile::tempdir().unwrap();
+    let cur2 = dir.path().join("cur2.parquet");
+    let focus = dir.path().join("focus.parquet");
+    duckdb(&format!(
+        "COPY (SELECT TIMESTAMP '2025-06-01 00:00:00' + INTERVAL (i % 30) DAY AS line_item_usage_start_date, \
+            TIMESTAMP '2025-06-01' AS bill_billing_period_start_date, \
+            '11111111111' || (i % 3) AS line_item_usage_account_id, \
+            CASE WHEN i % 50 = 0 THEN 'Tax' WHEN i % 40 = 0 THEN 'SavingsPlanNegation' ELSE 'Usage' END AS line_item_line_item_type, \
+            'AmazonEC2' AS line_item_product_code, 'BoxUsage:t3.micro' AS line_item_usage_type, \
+            (i % 7) * 0.25 AS line_item_unblended_cost, 1.0::DOUBLE AS line_item_usage_amount, 'us-east-1' AS product_region_code, \
+            CASE WHEN i % 3 = 0 THEN MAP {{'user_team': 'red', 'user_app': 'a' || (i % 2)}} \
+                 WHEN i % 3 = 1 THEN MAP {{'user_team': 'blue'}} ELSE NULL END AS resource_tags \
+          FROM range(5000) t(i)) TO '{}' (FORMAT parquet, ROW_GROUP_SIZE 1000)",
+        cur2.display()
+    ));
+    duckdb(&format!(
+        "COPY (SELECT TIMESTAMP '2025-06-01' + INTERVAL (i % 30) DAY AS ChargePeriodStart, \
+            TIMESTAMP '2025-06-01' AS BillingPeriodStart, '222' AS SubAccountId, \
+            CASE WHEN i % 10 = 0 THEN 'Credit' ELSE 'Usage' END AS ChargeCategory, \
+            'Amazon S3' AS ServiceName, 'Storage' AS ChargeDescription, \
+            CAST((i % 5) * 1.5 AS DECIMAL(18, 4)) AS BilledCost, CAST((i % 5) * 1.25 AS DECIMAL(18, 4)) AS EffectiveCost, \
+            MAP {{'user:team': 'green'}} AS Tags \
+          FROM range(3000) t(i)) TO '{}' (FORMAT parquet)",
+        focus.display()
+    ));
+    let config = write_config(dir.path(), dir.path(), &["user:team", "user:app"]);
+    let out = run(costwatch(dir.path())
+        .args(["sync", "--config"])
+        .arg(&config));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let sums = tag_sums(&dir.path().join("s.db"));
+    let expected = duckdb(&format!(
+        "SELECT SUM(line_item_unblended_cost) FILTER (WHERE i % 3 = 0 AND i % 2 = 0), \
+                SUM(line_item_unblended_cost) FILTER (WHERE i % 3 = 1), \
+                SUM(line_item_unblended_cost) FILTER (WHERE i % 3 = 2) \
+         FROM (SELECT *, row_number() OVER () - 1 AS i FROM read_parquet('{}'))",
+        cur2.display()
+    ));
+    let e = &expected[0];
+    assert!(
+        close(sums["user:app=a0;user:team=red"], e[0].as_f64().unwrap()),
+        "{sums:?}"
+    );
+    assert!(
+        close(sums["user:team=blue"], e[1].as_f64().unwrap()),
+        "{sums:?}"
+    );
+    assert!(close(sums[""], e[2].as_f64().unwrap()), "{sums:?}");
+    let focus_total: f64 = (0..3000).map(|i| (i % 5) as f64 * 1.5).sum();
+    assert!(close(sums["user:team=green"], focus_total), "{sums:?}");
+    let db = dir.path().join("s.db");
+    assert!(ledger_sum(&db, "WHERE charge_category = 'credit'") > 0.0);
+    assert!(ledger_sum(&db, "WHERE charge_category = 'savings-plan'") > 0.0);
+    assert!(ledger_sum(&db, "WHERE charge_category = 'tax'") > 0.0);
+}
+
+/// Bad input fails with file, row and column named, and leaves the ledger as it was.
+#[test]
+fn bad_input_is_named_and_nothing_is_half_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = shared().join("samples/aws_cur_legacy_focusconverters_sample.csv");
+    let data = dir.path().join("cur.csv");
+    std::fs::copy(&good, &data).unwrap();
+    assert!(sync(dir.path(), &data).status.success());
+    let db = dir.path().join("s.db");
+    let before = ledger_sum(&db, "");
+    let text = std::fs::read_to_string(&good).unwrap();
+    let header = text.lines().next().unwrap();
+    let cost_col = header
+        .split(',')
+        .position(|h| h == "lineItem/UnblendedCost")
+        .unwrap();
+
+    // An unparsable number in row 3.
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    let mut fields: Vec<String> = lines[3].split(',').map(String::from).collect();
+    fields[cost_col] = "12,5x".replace(',', "");
+    lines[3] = fields.join(",");
+    std::fs::write(&data, lines.join("\n")).unwrap();
+    let out = sync(dir.path(), &data);
+    assert_eq!(out.status.code(), Some(5));
+    let err = stderr(&out);
+    assert!(
+        err.contains("cur.csv") && err.contains("row 3") && err.contains("lineItem/UnblendedCost"),
+        "{err}"
+    );
+    assert!(close(ledger_sum(&db, ""), before));
+
+    // A missing required column.
+    let without: String = text
+        .lines()
+        .map(|l| {
+            let mut f: Vec<&str> = l.split(',').collect();
+            f.remove(cost_col);
+            f.join(",")
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(&data, without).unwrap();
+    let err = stderr(&sync(dir.path(), &data));
+    assert!(
+        err.contains("cur.csv") && err.contains("lineItem/UnblendedCost"),
+        "{err}"
+    );
+    assert!(close(ledger_sum(&db, ""), before));
+
+    // A truncated gzip stream.
+    let gz = dir.path().join("cur.csv.gz");
+    let out = run(std::process::Command::new("gzip").arg("-kc").arg(&good));
+    std::fs::write(&gz, &out.stdout[..out.stdout.len() / 2]).unwrap();
+    std::fs::remove_file(&data).unwrap();
+    let out = sync(dir.path(), &gz);
+    assert_eq!(out.status.code(), Some(5));
+    let err = stderr(&out);
+    assert!(
+        err.contains("cur.csv.gz") && err.contains("row ") && err.contains("truncated"),
+        "{err}"
+    );
+    assert!(close(ledger_sum(&db, ""), before));
+}
+
 #[test]
 fn fees_credits_and_tax_stay_out_of_usage() {
     let dir = tempfile::tempdir().unwrap();

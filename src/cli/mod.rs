@@ -2,6 +2,7 @@
 
 mod backtest;
 mod init;
+mod rule;
 mod run;
 mod sync;
 
@@ -52,6 +53,8 @@ pub enum Command {
     Sync(sync::SyncArgs),
     /// Replay the daily job over a date range and print the alerts it would have sent.
     Backtest(backtest::BacktestArgs),
+    /// Write, test and list rules (built-in and WebAssembly plugins).
+    Rule(rule::RuleArgs),
 }
 
 /// Where configuration and data come from; shared by run, sync and backtest.
@@ -73,6 +76,7 @@ impl Cli {
             Command::Run(args) => run::execute(&self, args),
             Command::Sync(args) => sync::execute(&self, args),
             Command::Backtest(args) => backtest::execute(&self, args),
+            Command::Rule(args) => rule::execute(&self, args),
         }
     }
 }

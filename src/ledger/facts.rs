@@ -100,6 +100,11 @@ pub struct FileStamp {
     pub periods: Vec<String>,
 }
 
+/// Billing metrics are service-level estimates: mixing them with detailed sources would make
+/// series appear and vanish, so they feed rules only when no detailed source has data.
+const BILLING_METRICS_ONLY_ALONE: &str = "(source <> 'billing_metrics' OR NOT EXISTS (
+    SELECT 1 FROM daily_costs WHERE source IN ('cur', 'cost_explorer')))";
+
 /// Sources in order of preference when several cover the same day: the most detailed wins.
 const SOURCE_RANK_SQL: &str =
     "CASE source WHEN 'cur' THEN 0 WHEN 'cost_explorer' THEN 1 ELSE 2 END";
@@ -129,35 +134,35 @@ impl Ledger {
                 params![source, period],
             )?;
         }
-        let mut days = std::collections::HashSet::new();
-        {
-            let mut insert = tx.prepare(
-                "INSERT INTO daily_costs (source, billing_period, day, account, service_code, service_name,
-                    usage_type, region, charge_category, unblended_cost, amortized_cost, usage_amount, usage_unit, tags)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-            )?;
-            for (k, v) in facts {
-                days.insert(k.day);
-                insert.execute(params![
-                    source,
-                    k.billing_period,
-                    k.day,
-                    k.account,
-                    k.service_code,
-                    v.service_name,
-                    k.usage_type,
-                    k.region,
-                    k.category.as_str(),
-                    v.unblended,
-                    v.amortized,
-                    v.usage_amount,
-                    v.usage_unit,
-                    k.tags
-                ])?;
-            }
-        }
+        let days = insert_facts(&tx, source, facts)?;
         tx.commit()?;
-        Ok(days.len())
+        Ok(days)
+    }
+
+    /// Replaces every fact of `source` on `days` with `facts` and records the days as fetched
+    /// on `fetched_on`, in one transaction. Returns the number of distinct days written.
+    pub fn replace_days(
+        &self,
+        source: &str,
+        days: &[NaiveDate],
+        facts: &Facts,
+        fetched_on: NaiveDate,
+    ) -> Result<usize> {
+        let tx = self.conn.unchecked_transaction()?;
+        for day in days {
+            tx.execute(
+                "DELETE FROM daily_costs WHERE source = ?1 AND day = ?2",
+                params![source, day],
+            )?;
+            tx.execute(
+                "INSERT INTO fetched_days (source, day, fetched_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (source, day) DO UPDATE SET fetched_at = ?3",
+                params![source, day, fetched_on],
+            )?;
+        }
+        let written = insert_facts(&tx, source, facts)?;
+        tx.commit()?;
+        Ok(written)
     }
 
     /// Usage cost per series and day in `[from, to]`, from the preferred source of each day.
@@ -165,7 +170,7 @@ impl Ledger {
         let sql = format!(
             "WITH ranked AS (
                 SELECT *, {SOURCE_RANK_SQL} AS rank FROM daily_costs
-                WHERE day BETWEEN ?1 AND ?2 AND charge_category = 'usage'),
+                WHERE day BETWEEN ?1 AND ?2 AND charge_category = 'usage' AND {BILLING_METRICS_ONLY_ALONE}),
              best AS (SELECT day, MIN(rank) AS rank FROM ranked GROUP BY day)
              SELECT r.account, r.service_code, MAX(r.service_name), r.usage_type, r.day, SUM(r.unblended_cost)
              FROM ranked r JOIN best b ON r.day = b.day AND r.rank = b.rank
@@ -204,7 +209,7 @@ impl Ledger {
         let sql = format!(
             "WITH ranked AS (
                 SELECT day, unblended_cost, {SOURCE_RANK_SQL} AS rank FROM daily_costs
-                WHERE day BETWEEN ?1 AND ?2 AND charge_category = 'usage'),
+                WHERE day BETWEEN ?1 AND ?2 AND charge_category = 'usage' AND {BILLING_METRICS_ONLY_ALONE}),
              best AS (SELECT day, MIN(rank) AS rank FROM ranked GROUP BY day)
              SELECT r.day, SUM(r.unblended_cost) FROM ranked r JOIN best b ON r.day = b.day AND r.rank = b.rank
              GROUP BY r.day ORDER BY r.day"
@@ -257,4 +262,34 @@ impl Ledger {
         }
         Ok(out)
     }
+}
+
+/// Inserts facts for `source`; returns the number of distinct days written.
+fn insert_facts(conn: &rusqlite::Connection, source: &str, facts: &Facts) -> Result<usize> {
+    let mut days = std::collections::HashSet::new();
+    let mut insert = conn.prepare(
+            "INSERT INTO daily_costs (source, billing_period, day, account, service_code, service_name,
+                usage_type, region, charge_category, unblended_cost, amortized_cost, usage_amount, usage_unit, tags)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+        )?;
+    for (k, v) in facts {
+        days.insert(k.day);
+        insert.execute(params![
+            source,
+            k.billing_period,
+            k.day,
+            k.account,
+            k.service_code,
+            v.service_name,
+            k.usage_type,
+            k.region,
+            k.category.as_str(),
+            v.unblended,
+            v.amortized,
+            v.usage_amount,
+            v.usage_unit,
+            k.tags
+        ])?;
+    }
+    Ok(days.len())
 }

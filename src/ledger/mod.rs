@@ -1,10 +1,12 @@
 //! The ledger: one SQLite file holding daily cost facts, findings, alerts, runs and the outbox.
 
+mod api_state;
 mod facts;
 mod findings;
 mod outbox;
 mod runs;
 
+pub use api_state::Forecast;
 pub use facts::{ChargeCategory, FactKey, FactValue, Facts, FileStamp, SeriesCosts};
 pub use findings::{AlertRecord, OpenFinding};
 pub use outbox::OutboxMessage;

@@ -36,6 +36,14 @@ CREATE TABLE fetched_days (
     PRIMARY KEY (source, day)
 );
 
+-- Which service a usage type belongs to (Cost Explorer groups by two dimensions at most, so
+-- account × usage type and service × usage type are fetched apart and joined through this).
+CREATE TABLE usage_type_services (
+    usage_type   TEXT PRIMARY KEY,
+    service_code TEXT NOT NULL,
+    service_name TEXT NOT NULL
+);
+
 -- CUR report assemblies ingested from S3: a new assembly of a billing period replaces its facts.
 CREATE TABLE cur_assemblies (
     report         TEXT NOT NULL,

@@ -47,6 +47,9 @@ impl BuiltinRule {
     pub fn default_for(name: &str) -> Result<Self, String> {
         Self::from_config(&RuleConfig {
             builtin: name.into(),
+            plugin: None,
+            timeout_ms: None,
+            memory_mb: None,
             enabled: true,
             config: toml::Table::new(),
             line: 0,
@@ -103,6 +106,8 @@ impl Rule for BuiltinRule {
                     score: d.score,
                     monthly_impact: d.monthly_impact,
                     message,
+                    detail: None,
+                    action: super::Action::Notify,
                 })
             })
             .collect();
@@ -239,6 +244,9 @@ mod tests {
         config.insert("treshold".into(), toml::Value::Integer(3));
         let entry = RuleConfig {
             builtin: "spike".into(),
+            plugin: None,
+            timeout_ms: None,
+            memory_mb: None,
             enabled: true,
             config,
             line: 12,

@@ -2,8 +2,11 @@
 
 pub mod builtin;
 mod history;
+pub mod wasm;
 
 pub use history::{History, SeriesView, Snapshot};
+
+use crate::config::{Config, RuleConfig};
 
 use anyhow::Result;
 use chrono::NaiveDate;
@@ -69,6 +72,21 @@ pub struct Finding {
     pub monthly_impact: f64,
     /// Explanation in words a team lead understands.
     pub message: String,
+    /// Root-cause detail: what to look at and why the rule thinks so.
+    pub detail: Option<String>,
+    /// What the rule asks for besides keeping the finding.
+    pub action: Action,
+}
+
+/// What a finding asks for besides being kept.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Action {
+    /// Put it in the digest.
+    #[default]
+    Notify,
+    /// Put it in the digest and propose an AWS Budgets alert for its scope.
+    BudgetAlert { monthly_limit: f64 },
 }
 
 /// A detection rule run over each day's snapshot.
@@ -77,8 +95,42 @@ pub trait Rule {
     fn id(&self) -> &str;
     /// One line on what the rule catches.
     fn description(&self) -> &str;
+    /// The rule's version.
+    fn version(&self) -> String {
+        env!("CARGO_PKG_VERSION").to_string()
+    }
+    /// Where the rule comes from: `built-in`, or `plugin PATH`.
+    fn source(&self) -> String {
+        "built-in".to_string()
+    }
     /// Evaluates the snapshot's day for every series.
     fn evaluate(&self, snapshot: &Snapshot) -> Result<Vec<Finding>>;
+}
+
+/// Builds the rules of a config: its enabled `[[rules]]` entries, or every built-in rule with
+/// its defaults when there are none. Plugins are loaded and their `config` tables checked by
+/// the plugin's `validate-config`, before any data is read; errors name the rule and line.
+pub fn from_config(config: &Config) -> Result<Vec<Box<dyn Rule>>, String> {
+    if config.rules.is_empty() {
+        return builtin::NAMES
+            .iter()
+            .map(|n| Ok(Box::new(builtin::BuiltinRule::default_for(n)?) as Box<dyn Rule>))
+            .collect();
+    }
+    config
+        .rules
+        .iter()
+        .filter(|r| r.enabled)
+        .map(from_entry)
+        .collect()
+}
+
+/// Builds the rule of one `[[rules]]` entry.
+pub fn from_entry(entry: &RuleConfig) -> Result<Box<dyn Rule>, String> {
+    if entry.plugin.is_some() {
+        return Ok(Box::new(wasm::PluginRule::from_entry(entry)?));
+    }
+    Ok(Box::new(builtin::BuiltinRule::from_config(entry)?))
 }
 
 /// A rule that failed on a run; the other rules still ran.

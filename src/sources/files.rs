@@ -18,11 +18,21 @@ pub const SOURCE: &str = "cur";
 /// Billing files on the local disk.
 pub struct FilesSource {
     paths: Vec<PathBuf>,
+    options: cur::ReadOptions,
 }
 
 impl FilesSource {
     pub fn new(paths: Vec<PathBuf>) -> Self {
-        Self { paths }
+        Self {
+            paths,
+            options: cur::ReadOptions::new(&[]),
+        }
+    }
+
+    /// Keeps the values of these tag keys (e.g. `user:team`) in the daily facts.
+    pub fn with_tag_keys(mut self, tag_keys: &[String]) -> Self {
+        self.options = cur::ReadOptions::new(tag_keys);
+        self
     }
 }
 
@@ -62,7 +72,7 @@ impl Source for FilesSource {
                 continue;
             }
             tracing::info!(file = %path, "reading");
-            let file_facts = cur::read_file(Path::new(&path))?;
+            let file_facts = cur::read_file(Path::new(&path), &self.options)?;
             let file_periods: BTreeSet<String> = file_facts
                 .keys()
                 .map(|k| k.billing_period.clone())
@@ -130,7 +140,7 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
         } else if is_billing_file(&path) {
             out.push(path);
         } else {
-            tracing::debug!(file = %path.display(), "skipped: not a CSV or gzip file");
+            tracing::debug!(file = %path.display(), "skipped: not a CSV, gzip or Parquet file");
         }
     }
     Ok(())
@@ -142,7 +152,7 @@ fn is_billing_file(path: &Path) -> bool {
         .and_then(|n| n.to_str())
         .unwrap_or("")
         .to_ascii_lowercase();
-    name.ends_with(".csv") || name.ends_with(".gz")
+    name.ends_with(".csv") || name.ends_with(".gz") || name.ends_with(".parquet")
 }
 
 fn stamp(path: &Path) -> Result<FileStamp> {

@@ -1,5 +1,7 @@
 //! Billing data sources. Each brings the ledger up to date and reports what it did.
 
+pub mod billing_metrics;
+pub mod cost_explorer;
 pub mod cur;
 pub mod files;
 

@@ -213,7 +213,7 @@ impl Default for SpikeParams {
             window_days: 28,
             min_history_days: 14,
             min_abs_delta: 10.0,
-            min_relative: 0.5,
+            min_relative: 1.0,
             k: 4.0,
             noise_floor_relative: 0.05,
             skip_monthly_recurring: true,
@@ -244,7 +244,7 @@ impl Default for CreepParams {
         CreepParams {
             enabled: true,
             short_days: 14,
-            long_days: 42,
+            long_days: 56,
             level_days: 7,
             min_growth: 0.005,
             k: 5.0,

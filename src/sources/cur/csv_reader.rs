@@ -1,102 +1,463 @@
 //! Streaming reader for billing CSV files (plain or gzip), including Hive text exports
 //! (0x01-delimited, `\N` for null).
+//!
+//! Two threads: one reads and inflates the file into large chunks cut at line ends, the
+//! other splits records (memchr over the bytes, no per-field allocation) and groups them
+//! by raw key bytes. Memory stays bounded by a few chunks whatever the file size.
 
-use super::layout::Layout;
+use super::ReadOptions;
+use super::agg::Aggregator;
+use super::layout::{Cell, DayCache, Layout, TagSource, tag_key_matches};
 use crate::error::Error;
 use crate::ledger::Facts;
 use anyhow::Result;
-use flate2::read::MultiGzDecoder;
 use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
+use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
 
-/// Reads a legacy CUR or FOCUS CSV file into daily facts. Errors name the file, row, line and column.
-pub fn read_csv(path: &Path) -> Result<Facts> {
-    let shown = path.display();
+/// Bytes handed from the inflate thread to the parser at a time.
+const CHUNK: usize = 4 << 20;
+
+struct Chunk {
+    data: Box<[u8]>,
+    len: usize,
+    eof: bool,
+}
+
+/// Reads a legacy CUR or FOCUS CSV file into daily facts. Errors name the file, row and column.
+pub fn read_csv(path: &Path, options: &ReadOptions) -> Result<Facts> {
+    let shown = path.display().to_string();
     let file = File::open(path).map_err(|e| Error::input(format!("{shown}: cannot open: {e}")))?;
     let mut input = BufReader::with_capacity(1 << 20, file);
     let gzip = input
         .fill_buf()
         .map(|b| b.starts_with(&[0x1f, 0x8b]))
         .unwrap_or(false);
-    let mut input: Box<dyn BufRead> = if gzip {
-        Box::new(BufReader::with_capacity(
-            1 << 20,
-            MultiGzDecoder::new(input),
-        ))
+    let input: Box<dyn Read + Send> = if gzip {
+        Box::new(flate2::bufread::MultiGzDecoder::new(input))
     } else {
         Box::new(input)
     };
-    let hive_text = first_line_has(&mut input, 0x01)
-        .map_err(|e| Error::input(format!("{shown}: cannot read: {e}")))?;
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(if hive_text { 0x01 } else { b',' })
-        .quoting(!hive_text)
-        .from_reader(input);
-    let header = reader
-        .headers()
-        .map_err(|e| Error::input(format!("{shown}: cannot read the header: {e}")))?;
-    if header.is_empty() || header.iter().all(str::is_empty) {
-        return Err(Error::input(format!("{shown}: empty file, no header row")).into());
+    let (tx, rx) = sync_channel::<std::io::Result<Chunk>>(2);
+    let (back_tx, back_rx) = channel::<Box<[u8]>>();
+    std::thread::scope(|s| {
+        s.spawn(move || inflate(input, tx, back_rx));
+        // On error `parse` drops the receiver, which stops the inflate thread.
+        parse(&shown, rx, back_tx, options)
+    })
+}
+
+/// The inflate side: fills chunks, cut after the last newline, and sends them.
+fn inflate(
+    mut input: Box<dyn Read + Send>,
+    tx: SyncSender<std::io::Result<Chunk>>,
+    back: Receiver<Box<[u8]>>,
+) {
+    let mut carry: Vec<u8> = Vec::new();
+    loop {
+        let size = CHUNK.max(carry.len() * 2);
+        let mut data = match back.try_recv() {
+            Ok(d) if d.len() >= size => d,
+            _ => vec![0u8; size].into_boxed_slice(),
+        };
+        let mut len = carry.len();
+        data[..len].copy_from_slice(&carry);
+        carry.clear();
+        let mut eof = false;
+        while len < data.len() {
+            match input.read(&mut data[len..]) {
+                Ok(0) => {
+                    eof = true;
+                    break;
+                }
+                Ok(n) => len += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                    return;
+                }
+            }
+        }
+        let cut = if eof {
+            len
+        } else {
+            memchr::memrchr(b'\n', &data[..len]).map_or(len, |p| p + 1)
+        };
+        carry.extend_from_slice(&data[cut..len]);
+        if tx
+            .send(Ok(Chunk {
+                data,
+                len: cut,
+                eof,
+            }))
+            .is_err()
+            || eof
+        {
+            return;
+        }
     }
-    let layout =
-        Layout::from_header(header.iter()).map_err(|e| Error::input(format!("{shown}: {e}")))?;
-    let header_len = header.len();
-    let mut facts = Facts::new();
-    let mut record = csv::StringRecord::new();
+}
+
+/// Splits records; field ranges point into the input or, for records with quotes, into
+/// an unescaped copy.
+struct Splitter {
+    delim: u8,
+    quoting: bool,
+    ranges: Vec<(usize, usize)>,
+    scratch: Vec<u8>,
+}
+
+enum Next {
+    /// A record ending at `end` (exclusive); its fields are in `scratch` when `copied`.
+    Record { end: usize, copied: bool },
+    /// The rest of the input is a partial record.
+    Incomplete,
+}
+
+impl Splitter {
+    fn next(&mut self, data: &[u8], pos: usize, eof: bool) -> Result<Next, &'static str> {
+        let rest = &data[pos..];
+        let stop = if self.quoting {
+            memchr::memchr2(b'\n', b'"', rest)
+        } else {
+            memchr::memchr(b'\n', rest)
+        };
+        let line_len = match stop {
+            Some(i) if rest[i] == b'\n' => i,
+            Some(_) => return self.quoted(data, pos, eof),
+            None if eof => rest.len(),
+            None => return Ok(Next::Incomplete),
+        };
+        let mut line = &rest[..line_len];
+        if line.last() == Some(&b'\r') {
+            line = &line[..line.len() - 1];
+        }
+        self.ranges.clear();
+        let mut start = 0;
+        for c in memchr::memchr_iter(self.delim, line) {
+            self.ranges.push((pos + start, pos + c));
+            start = c + 1;
+        }
+        self.ranges.push((pos + start, pos + line.len()));
+        Ok(Next::Record {
+            end: (pos + line_len + 1).min(data.len()),
+            copied: false,
+        })
+    }
+
+    /// The slow path for a record with quotes: unescape into `scratch`.
+    fn quoted(&mut self, data: &[u8], pos: usize, eof: bool) -> Result<Next, &'static str> {
+        self.scratch.clear();
+        self.ranges.clear();
+        let mut field_start = 0;
+        let mut in_quotes = false;
+        let mut i = pos;
+        while i < data.len() {
+            let b = data[i];
+            if in_quotes {
+                if b == b'"' {
+                    match data.get(i + 1) {
+                        Some(b'"') => {
+                            self.scratch.push(b'"');
+                            i += 2;
+                            continue;
+                        }
+                        None if !eof => return Ok(Next::Incomplete),
+                        _ => in_quotes = false,
+                    }
+                } else {
+                    self.scratch.push(b);
+                }
+            } else if b == b'"' {
+                in_quotes = true;
+            } else if b == self.delim {
+                self.ranges.push((field_start, self.scratch.len()));
+                field_start = self.scratch.len();
+            } else if b == b'\n' {
+                if self.scratch.last() == Some(&b'\r') && self.scratch.len() > field_start {
+                    self.scratch.pop();
+                }
+                self.ranges.push((field_start, self.scratch.len()));
+                return Ok(Next::Record {
+                    end: i + 1,
+                    copied: true,
+                });
+            } else {
+                self.scratch.push(b);
+            }
+            i += 1;
+        }
+        if !eof {
+            return Ok(Next::Incomplete);
+        }
+        if in_quotes {
+            return Err("unterminated quoted field (truncated file?)");
+        }
+        self.ranges.push((field_start, self.scratch.len()));
+        Ok(Next::Record {
+            end: data.len(),
+            copied: true,
+        })
+    }
+}
+
+/// What the parser knows once the header is read.
+struct State {
+    layout: Layout,
+    columns: usize,
+    agg: Aggregator,
+    days: DayCache,
+    /// For a JSON tag column: the configured keys.
+    tag_keys: Vec<String>,
+}
+
+fn parse(
+    shown: &str,
+    rx: Receiver<std::io::Result<Chunk>>,
+    back: Sender<Box<[u8]>>,
+    options: &ReadOptions,
+) -> Result<Facts> {
+    let mut splitter = Splitter {
+        delim: b',',
+        quoting: true,
+        ranges: Vec::with_capacity(256),
+        scratch: Vec::new(),
+    };
+    let mut state: Option<State> = None;
+    let mut pending: Vec<u8> = Vec::new();
     let mut row = 0usize;
     loop {
-        row += 1;
-        match reader.read_record(&mut record) {
-            Ok(true) => {}
-            Ok(false) => break,
-            Err(e) => {
-                return Err(Error::input(describe_csv_error(
-                    &shown.to_string(),
-                    row,
-                    header_len,
-                    &e,
+        let chunk = match rx.recv() {
+            Ok(Ok(chunk)) => chunk,
+            Ok(Err(e)) => {
+                return Err(Error::input(format!(
+                    "{shown}: row {}: cannot read (truncated or corrupt file?): {e}",
+                    row + 1
                 ))
                 .into());
             }
-        }
-        let field = |i: usize| match record.get(i) {
-            Some("NULL") | Some("\\N") | None => "",
-            Some(v) => v,
+            Err(_) => break, // the inflate thread finished
         };
-        let (key, value) = layout.fact(&field).map_err(|e| {
-            let line = record.position().map_or(0, |p| p.line());
-            Error::input(format!(
-                "{shown}: row {row} (line {line}), column {}: {:?} is not {}",
-                e.column, e.value, e.expected
-            ))
-        })?;
-        facts.entry(key).or_default().add(&value);
+        let eof = chunk.eof;
+        let from_pending = !pending.is_empty();
+        if from_pending {
+            pending.extend_from_slice(&chunk.data[..chunk.len]);
+        }
+        let data: &[u8] = if from_pending {
+            &pending
+        } else {
+            &chunk.data[..chunk.len]
+        };
+        let mut pos = 0;
+        if state.is_none() {
+            if data.starts_with(b"\xef\xbb\xbf") {
+                pos = 3;
+            }
+            let first_line_end =
+                memchr::memchr(b'\n', &data[pos..]).map_or(data.len(), |p| pos + p);
+            if data[pos..first_line_end].contains(&0x01) {
+                splitter.delim = 0x01;
+                splitter.quoting = false;
+            }
+            let header_end = match splitter.next(data, pos, eof) {
+                Ok(Next::Record { end, copied }) => {
+                    let src = if copied { &splitter.scratch[..] } else { data };
+                    let names: Vec<String> = splitter
+                        .ranges
+                        .iter()
+                        .map(|&(s, e)| String::from_utf8_lossy(&src[s..e]).trim().to_string())
+                        .collect();
+                    if names.iter().all(String::is_empty) {
+                        return Err(
+                            Error::input(format!("{shown}: empty file, no header row")).into()
+                        );
+                    }
+                    let layout =
+                        Layout::from_header(names.iter().map(String::as_str), &options.tag_keys)
+                            .map_err(|e| Error::input(format!("{shown}: {e}")))?;
+                    state = Some(State {
+                        layout,
+                        columns: names.len(),
+                        agg: Aggregator::new(options.tag_keys.clone()),
+                        days: DayCache::default(),
+                        tag_keys: options.tag_keys.clone(),
+                    });
+                    end
+                }
+                Ok(Next::Incomplete) if !eof => {
+                    if !from_pending {
+                        pending.extend_from_slice(&chunk.data[..chunk.len]);
+                    }
+                    let _ = back.send(chunk.data);
+                    continue;
+                }
+                Ok(Next::Incomplete) | Err(_) => {
+                    return Err(Error::input(format!("{shown}: empty file, no header row")).into());
+                }
+            };
+            pos = header_end;
+        }
+        let st = state.as_mut().expect("header read");
+        loop {
+            if pos >= data.len() {
+                break;
+            }
+            let (end, copied) = match splitter.next(data, pos, eof) {
+                Ok(Next::Record { end, copied }) => (end, copied),
+                Ok(Next::Incomplete) => break,
+                Err(e) => {
+                    return Err(Error::input(format!("{shown}: row {}: {e}", row + 1)).into());
+                }
+            };
+            let src: &[u8] = if copied { &splitter.scratch } else { data };
+            pos = end;
+            let ranges = &splitter.ranges;
+            if ranges.len() == 1 && ranges[0].0 == ranges[0].1 {
+                continue; // an empty line
+            }
+            row += 1;
+            if ranges.len() != st.columns {
+                return Err(Error::input(format!(
+                    "{shown}: row {row}: {} fields, but the header has {}: malformed header or row",
+                    ranges.len(),
+                    st.columns
+                ))
+                .into());
+            }
+            let field = |i: usize| -> Cell {
+                let (s, e) = ranges[i];
+                match &src[s..e] {
+                    b"" | b"NULL" | b"\\N" => Cell::Null,
+                    v => Cell::Str(v),
+                }
+            };
+            let raw = |i: usize| -> &[u8] {
+                match field(i) {
+                    Cell::Str(v) => v,
+                    _ => b"",
+                }
+            };
+            let result = match &st.layout.tags {
+                TagSource::None => st.layout.accumulate(field, &[], &mut st.days, &mut st.agg),
+                TagSource::Columns(cols) => {
+                    let mut tags: [&[u8]; 16] = [b""; 16];
+                    for (slot, col) in tags.iter_mut().zip(cols) {
+                        *slot = col.map_or(b"" as &[u8], raw);
+                    }
+                    let n = cols.len().min(16);
+                    st.layout
+                        .accumulate(field, &tags[..n], &mut st.days, &mut st.agg)
+                }
+                TagSource::Map(col) => {
+                    let values = json_tags(raw(*col), &st.tag_keys);
+                    let tags: Vec<&[u8]> = values.iter().map(|v| v.as_bytes()).collect();
+                    st.layout
+                        .accumulate(field, &tags, &mut st.days, &mut st.agg)
+                }
+            };
+            result.map_err(|e| {
+                Error::input(format!(
+                    "{shown}: row {row}, column {}: {:?} is not {}",
+                    e.column, e.value, e.expected
+                ))
+            })?;
+        }
+        if from_pending {
+            pending.drain(..pos);
+        } else {
+            pending.extend_from_slice(&chunk.data[pos..chunk.len]);
+        }
+        let _ = back.send(chunk.data);
+        if eof {
+            break;
+        }
     }
-    Ok(facts)
+    match state {
+        Some(st) => Ok(st.agg.finish()),
+        None => Err(Error::input(format!("{shown}: empty file, no header row")).into()),
+    }
 }
 
-/// Whether the first line contains `byte`, without consuming input.
-fn first_line_has(input: &mut Box<dyn BufRead>, byte: u8) -> std::io::Result<bool> {
-    let buf = input.fill_buf()?;
-    let line_end = buf.iter().position(|&b| b == b'\n').unwrap_or(buf.len());
-    Ok(buf[..line_end].contains(&byte))
+/// Values of `keys` in a JSON object of tags (FOCUS `Tags`); empty when absent or not JSON.
+pub(super) fn json_tags(text: &[u8], keys: &[String]) -> Vec<String> {
+    let map: serde_json::Map<String, serde_json::Value> = if text.is_empty() {
+        serde_json::Map::new()
+    } else {
+        serde_json::from_slice(text).unwrap_or_default()
+    };
+    keys.iter()
+        .map(|k| {
+            map.iter()
+                .find(|(mk, _)| tag_key_matches(mk, k))
+                .map(|(_, v)| match v {
+                    serde_json::Value::String(s) => s.clone(),
+                    serde_json::Value::Null => String::new(),
+                    other => other.to_string(),
+                })
+                .unwrap_or_default()
+        })
+        .collect()
 }
 
-fn describe_csv_error(file: &str, row: usize, header_len: usize, e: &csv::Error) -> String {
-    match e.kind() {
-        csv::ErrorKind::UnequalLengths { len, .. } => {
-            format!(
-                "{file}: row {row}: {len} fields, but the header has {header_len}: malformed header or row"
-            )
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split(text: &[u8]) -> Vec<Vec<String>> {
+        let mut s = Splitter {
+            delim: b',',
+            quoting: true,
+            ranges: Vec::new(),
+            scratch: Vec::new(),
+        };
+        let mut pos = 0;
+        let mut out = Vec::new();
+        while pos < text.len() {
+            match s.next(text, pos, true).unwrap() {
+                Next::Record { end, copied } => {
+                    let src = if copied { &s.scratch[..] } else { text };
+                    out.push(
+                        s.ranges
+                            .iter()
+                            .map(|&(a, b)| String::from_utf8_lossy(&src[a..b]).into_owned())
+                            .collect(),
+                    );
+                    pos = end;
+                }
+                Next::Incomplete => unreachable!(),
+            }
         }
-        csv::ErrorKind::Utf8 { err, .. } => format!(
-            "{file}: row {row}: invalid UTF-8 in field {}",
-            err.field() + 1
-        ),
-        csv::ErrorKind::Io(io) => {
-            format!("{file}: row {row}: cannot read (truncated or corrupt file?): {io}")
-        }
-        _ => format!("{file}: row {row}: {e}"),
+        out
+    }
+
+    #[test]
+    fn splits_plain_quoted_and_crlf_records() {
+        let rows = split(b"a,b,c\r\n1,\"x, \"\"y\"\"\nz\",3\n,,\n");
+        assert_eq!(rows[0], ["a", "b", "c"]);
+        assert_eq!(rows[1], ["1", "x, \"y\"\nz", "3"]);
+        assert_eq!(rows[2], ["", "", ""]);
+    }
+
+    #[test]
+    fn a_quoted_record_cut_by_a_chunk_is_incomplete() {
+        let mut s = Splitter {
+            delim: b',',
+            quoting: true,
+            ranges: Vec::new(),
+            scratch: Vec::new(),
+        };
+        assert!(matches!(
+            s.next(b"1,\"a\nb", 0, false).unwrap(),
+            Next::Incomplete
+        ));
+        assert!(s.next(b"1,\"a\nb", 0, true).is_err());
+    }
+
+    #[test]
+    fn json_tags_match_configured_keys() {
+        let keys = vec!["user:team".to_string(), "user:env".to_string()];
+        let v = json_tags(br#"{"user:team":"red","other":"x"}"#, &keys);
+        assert_eq!(v, ["red", ""]);
     }
 }

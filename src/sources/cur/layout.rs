@@ -1,8 +1,9 @@
 //! Which columns of a billing file hold what, and how one row becomes a daily fact.
 
+use super::agg::{Aggregator, RowKey, RowValue};
 use super::snake_case;
-use crate::ledger::{ChargeCategory, FactKey, FactValue};
-use chrono::NaiveDate;
+use crate::ledger::ChargeCategory;
+use chrono::{Datelike, NaiveDate};
 
 /// The two file families costwatch reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,9 +41,11 @@ pub struct Layout {
     sp_used: Option<usize>,
     commitment_status: Option<usize>,
     commitment_type: Option<usize>,
+    /// Where the configured tag keys' values are.
+    pub tags: TagSource,
 }
 
-/// A row field that could not be read; the reader adds file, row and line.
+/// A row field that could not be read; the reader adds file and row.
 #[derive(Debug)]
 pub struct FieldError {
     pub column: String,
@@ -50,9 +53,129 @@ pub struct FieldError {
     pub expected: &'static str,
 }
 
+/// One field of a row as a reader has it: text (CSV, Parquet strings) or typed (Parquet).
+#[derive(Debug, Clone, Copy)]
+pub enum Cell<'a> {
+    Null,
+    Str(&'a [u8]),
+    Num(f64),
+    /// Milliseconds since the Unix epoch, UTC.
+    Millis(i64),
+    /// Days since the Unix epoch.
+    Day(i32),
+}
+
+/// Where the values of the configured tag keys are.
+#[derive(Debug, Clone)]
+pub enum TagSource {
+    /// No tag keys configured.
+    None,
+    /// One column per configured key (legacy CUR `resourceTags/user:team`, Athena
+    /// `resource_tags_user_team`); `None` where the file has no such column.
+    Columns(Vec<Option<usize>>),
+    /// A map column: CUR 2.0 `resource_tags`, FOCUS `Tags` (JSON text in CSV).
+    Map(usize),
+}
+
+/// Whether a map key (`user_team`, `user:team`) is the configured key `user:team`.
+pub fn tag_key_matches(map_key: &str, configured: &str) -> bool {
+    map_key == configured || snake_case(map_key) == snake_case(configured)
+}
+
+/// A cache of the last date seen: most rows of a file share a handful of days.
+#[derive(Default)]
+pub struct DayCache {
+    last: [u8; 10],
+    day: i32,
+    period: u32,
+    last_ms_day: Option<i32>,
+    ms_period: u32,
+}
+
+fn digits(b: &[u8]) -> Option<u32> {
+    let mut n = 0u32;
+    for &c in b {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        n = n * 10 + u32::from(c - b'0');
+    }
+    Some(n)
+}
+
+fn epoch() -> NaiveDate {
+    NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date")
+}
+
+impl DayCache {
+    /// Day (days since epoch) and its `yyyymm` of `2026-01-01T00:00:00Z`, `2026-01-01 …`, `2026-01-01`.
+    #[inline]
+    fn text(&mut self, v: &[u8]) -> Option<(i32, u32)> {
+        let head = v.get(..10)?;
+        if head == self.last && self.period != 0 {
+            return Some((self.day, self.period));
+        }
+        if head[4] != b'-' || head[7] != b'-' {
+            return None;
+        }
+        let (y, m, d) = (
+            digits(&head[..4])?,
+            digits(&head[5..7])?,
+            digits(&head[8..10])?,
+        );
+        let date = NaiveDate::from_ymd_opt(y as i32, m, d)?;
+        self.last.copy_from_slice(head);
+        self.day = (date - epoch()).num_days() as i32;
+        self.period = y * 100 + m;
+        Some((self.day, self.period))
+    }
+
+    #[inline]
+    fn days(&mut self, day: i32) -> (i32, u32) {
+        if self.last_ms_day != Some(day) {
+            let date = epoch() + chrono::TimeDelta::days(i64::from(day));
+            self.ms_period = date.year() as u32 * 100 + date.month();
+            self.last_ms_day = Some(day);
+        }
+        (day, self.ms_period)
+    }
+
+    #[inline]
+    fn cell(&mut self, c: Cell) -> Option<(i32, u32)> {
+        match c {
+            Cell::Str(v) => self.text(v),
+            Cell::Millis(ms) => Some(self.days(ms.div_euclid(86_400_000) as i32)),
+            Cell::Day(d) => Some(self.days(d)),
+            Cell::Null | Cell::Num(_) => None,
+        }
+    }
+}
+
+fn show(c: Cell) -> String {
+    match c {
+        Cell::Null => String::new(),
+        Cell::Str(v) => String::from_utf8_lossy(v).into_owned(),
+        Cell::Num(x) => x.to_string(),
+        Cell::Millis(ms) => format!("{ms} ms"),
+        Cell::Day(d) => format!("day {d}"),
+    }
+}
+
+#[inline]
+fn str_of<'a>(c: Cell<'a>) -> &'a [u8] {
+    match c {
+        Cell::Str(v) => v,
+        _ => b"",
+    }
+}
+
 impl Layout {
     /// Resolves the layout from header names; the error names the missing columns.
-    pub fn from_header<'a>(header: impl IntoIterator<Item = &'a str>) -> Result<Self, String> {
+    /// `tag_keys` are the configured tag keys, sorted.
+    pub fn from_header<'a>(
+        header: impl IntoIterator<Item = &'a str>,
+        tag_keys: &[String],
+    ) -> Result<Self, String> {
         let header: Vec<String> = header.into_iter().map(String::from).collect();
         let names: Vec<String> = header.iter().map(|h| snake_case(h)).collect();
         let find = |candidates: &[&str]| {
@@ -102,6 +225,7 @@ impl Layout {
                 sp_used: find(&["savings_plan_used_commitment"]),
                 commitment_status: None,
                 commitment_type: None,
+                tags: TagSource::None,
             },
             Family::Focus => Layout {
                 family,
@@ -129,6 +253,7 @@ impl Layout {
                 sp_used: None,
                 commitment_status: find(&["commitment_discount_status"]),
                 commitment_type: find(&["commitment_discount_type"]),
+                tags: TagSource::None,
             },
         };
         if !missing.is_empty() {
@@ -137,61 +262,135 @@ impl Layout {
                 missing.join(", ")
             ));
         }
-        Ok(Layout { header, ..layout })
+        let tags = if tag_keys.is_empty() {
+            TagSource::None
+        } else {
+            let flat: Vec<Option<usize>> = tag_keys
+                .iter()
+                .map(|k| find(&[format!("resource_tags_{}", snake_case(k)).as_str()]))
+                .collect();
+            match find(&["resource_tags", "tags"]) {
+                Some(map) if flat.iter().all(Option::is_none) => TagSource::Map(map),
+                _ => TagSource::Columns(flat),
+            }
+        };
+        Ok(Layout {
+            header,
+            tags,
+            ..layout
+        })
     }
 
-    /// Turns one row into a fact key and value.
-    pub fn fact<'r>(
+    /// Columns whose values the reader must provide (for projection), tag columns excluded.
+    pub fn needed_columns(&self) -> Vec<usize> {
+        let mut cols = vec![
+            self.day,
+            self.account,
+            self.category,
+            self.service_code,
+            self.usage_type,
+            self.unblended,
+        ];
+        cols.extend(
+            [
+                self.billing_period,
+                self.service_name,
+                self.region,
+                self.usage_amount,
+                self.usage_unit,
+                self.amortized,
+                self.sp_effective,
+                self.ri_effective,
+                self.ri_unused_upfront,
+                self.ri_unused_recurring,
+                self.sp_commitment,
+                self.sp_used,
+                self.commitment_status,
+                self.commitment_type,
+            ]
+            .into_iter()
+            .flatten(),
+        );
+        cols.sort_unstable();
+        cols.dedup();
+        cols
+    }
+
+    /// Adds one row to `agg`; `tags` holds the values of the configured tag keys.
+    #[inline]
+    pub fn accumulate<'r>(
         &self,
-        row: &impl Fn(usize) -> &'r str,
-    ) -> Result<(FactKey, FactValue), FieldError> {
-        let opt = |i: Option<usize>| i.map(row).unwrap_or("");
-        let day = parse_day(row(self.day)).ok_or_else(|| FieldError {
-            column: self.header[self.day].clone(),
-            value: row(self.day).to_string(),
-            expected: "a date",
-        })?;
-        let billing_period = match self.billing_period.map(row).filter(|v| v.len() >= 7) {
-            Some(v) => v[..7].to_string(),
-            None => day.format("%Y-%m").to_string(),
+        row: impl Fn(usize) -> Cell<'r>,
+        tags: &[&[u8]],
+        days: &mut DayCache,
+        agg: &mut Aggregator,
+    ) -> Result<(), FieldError> {
+        let opt = |i: Option<usize>| i.map_or(Cell::Null, &row);
+        let err = |i: usize, expected| FieldError {
+            column: self.header[i].clone(),
+            value: show(row(i)),
+            expected,
+        };
+        let (day, day_period) = days
+            .cell(row(self.day))
+            .ok_or_else(|| err(self.day, "a date"))?;
+        let period = match self.billing_period.map(&row) {
+            Some(Cell::Str(v)) if v.len() >= 7 && v[4] == b'-' => {
+                match (digits(&v[..4]), digits(&v[5..7])) {
+                    (Some(y), Some(m)) => y * 100 + m,
+                    _ => return Err(err(self.billing_period.expect("some"), "a date")),
+                }
+            }
+            Some(c @ (Cell::Millis(_) | Cell::Day(_))) => {
+                let mut cache = DayCache::default();
+                match cache.cell(c) {
+                    Some((_, p)) => p,
+                    None => day_period,
+                }
+            }
+            _ => day_period,
         };
         let number = |i: Option<usize>| -> Result<f64, FieldError> {
             let Some(i) = i else { return Ok(0.0) };
-            let v = row(i).trim();
-            if v.is_empty() {
-                return Ok(0.0);
+            match row(i) {
+                Cell::Num(x) if x.is_finite() => Ok(x),
+                Cell::Null => Ok(0.0),
+                Cell::Str(v) => {
+                    let v = v.trim_ascii();
+                    if v.is_empty() {
+                        return Ok(0.0);
+                    }
+                    std::str::from_utf8(v)
+                        .ok()
+                        .and_then(|s| s.parse::<f64>().ok())
+                        .filter(|x| x.is_finite())
+                        .ok_or_else(|| err(i, "a number"))
+                }
+                _ => Err(err(i, "a number")),
             }
-            v.parse::<f64>()
-                .ok()
-                .filter(|x| x.is_finite())
-                .ok_or_else(|| FieldError {
-                    column: self.header[i].clone(),
-                    value: v.to_string(),
-                    expected: "a number",
-                })
         };
-        let line_type = row(self.category);
+        let line_type = str_of(row(self.category));
         let unblended = number(Some(self.unblended))?;
         let (category, amortized) = match self.family {
             Family::Cur => {
                 let category = cur_category(line_type);
                 let amortized = match line_type {
-                    "SavingsPlanCoveredUsage" if self.sp_effective.is_some() => {
+                    b"SavingsPlanCoveredUsage" if self.sp_effective.is_some() => {
                         number(self.sp_effective)?
                     }
-                    "DiscountedUsage" if self.ri_effective.is_some() => number(self.ri_effective)?,
-                    "SavingsPlanRecurringFee"
+                    b"DiscountedUsage" if self.ri_effective.is_some() => number(self.ri_effective)?,
+                    b"SavingsPlanRecurringFee"
                         if self.sp_commitment.is_some() && self.sp_used.is_some() =>
                     {
                         number(self.sp_commitment)? - number(self.sp_used)?
                     }
-                    "RIFee"
+                    b"RIFee"
                         if self.ri_unused_upfront.is_some()
                             || self.ri_unused_recurring.is_some() =>
                     {
                         number(self.ri_unused_upfront)? + number(self.ri_unused_recurring)?
                     }
-                    "SavingsPlanNegation" | "SavingsPlanUpfrontFee" => 0.0,
+                    b"SavingsPlanNegation" | b"SavingsPlanUpfrontFee" => 0.0,
                     _ => unblended,
                 };
                 (category, amortized)
@@ -199,8 +398,8 @@ impl Layout {
             Family::Focus => {
                 let category = focus_category(
                     line_type,
-                    opt(self.commitment_status),
-                    opt(self.commitment_type),
+                    str_of(opt(self.commitment_status)),
+                    str_of(opt(self.commitment_type)),
                 );
                 let amortized = if self.amortized.is_some() {
                     number(self.amortized)?
@@ -210,77 +409,67 @@ impl Layout {
                 (category, amortized)
             }
         };
-        let service_code = row(self.service_code).to_string();
-        let service_name = match opt(self.service_name) {
-            "" => service_code.clone(),
-            name => name.to_string(),
-        };
-        let key = FactKey {
-            billing_period,
+        let key = RowKey {
+            period,
             day,
-            account: row(self.account).to_string(),
-            service_code,
-            usage_type: row(self.usage_type).to_string(),
-            region: opt(self.region).to_string(),
             category,
-            tags: String::new(),
+            account: str_of(row(self.account)),
+            service_code: str_of(row(self.service_code)),
+            usage_type: str_of(row(self.usage_type)),
+            region: str_of(opt(self.region)),
         };
-        let value = FactValue {
-            service_name,
+        let value = RowValue {
             unblended,
             amortized,
             usage_amount: number(self.usage_amount)?,
-            usage_unit: opt(self.usage_unit).to_string(),
+            service_name: str_of(opt(self.service_name)),
+            usage_unit: str_of(opt(self.usage_unit)),
         };
-        Ok((key, value))
+        agg.add(&key, tags, &value);
+        Ok(())
     }
 }
 
-/// Parses the date part of `2026-01-01T00:00:00Z`, `2026-01-01 00:00:00` or `2026-01-01`.
-fn parse_day(value: &str) -> Option<NaiveDate> {
-    NaiveDate::parse_from_str(value.get(..10)?, "%Y-%m-%d").ok()
-}
-
 /// Charge category of a legacy CUR `lineItem/LineItemType`.
-fn cur_category(line_item_type: &str) -> ChargeCategory {
+fn cur_category(line_item_type: &[u8]) -> ChargeCategory {
     match line_item_type {
-        "Usage" | "DiscountedUsage" | "SavingsPlanCoveredUsage" => ChargeCategory::Usage,
-        "Fee" => ChargeCategory::Fee,
-        "Tax" => ChargeCategory::Tax,
-        "Credit" => ChargeCategory::Credit,
-        "Refund" => ChargeCategory::Refund,
-        "BundledDiscount" | "EdpDiscount" | "PrivateRateDiscount" | "DistributorDiscount" => {
+        b"Usage" | b"DiscountedUsage" | b"SavingsPlanCoveredUsage" => ChargeCategory::Usage,
+        b"Fee" => ChargeCategory::Fee,
+        b"Tax" => ChargeCategory::Tax,
+        b"Credit" => ChargeCategory::Credit,
+        b"Refund" => ChargeCategory::Refund,
+        b"BundledDiscount" | b"EdpDiscount" | b"PrivateRateDiscount" | b"DistributorDiscount" => {
             ChargeCategory::Discount
         }
-        "SavingsPlanNegation" | "SavingsPlanRecurringFee" | "SavingsPlanUpfrontFee" => {
+        b"SavingsPlanNegation" | b"SavingsPlanRecurringFee" | b"SavingsPlanUpfrontFee" => {
             ChargeCategory::SavingsPlan
         }
-        "RIFee" => ChargeCategory::Reservation,
+        b"RIFee" => ChargeCategory::Reservation,
         _ => ChargeCategory::Other,
     }
 }
 
 /// Charge category of a FOCUS `ChargeCategory`; unused commitments are not usage.
 fn focus_category(
-    charge_category: &str,
-    commitment_status: &str,
-    commitment_type: &str,
+    charge_category: &[u8],
+    commitment_status: &[u8],
+    commitment_type: &[u8],
 ) -> ChargeCategory {
     let commitment = || {
-        if commitment_type.eq_ignore_ascii_case("reservation") {
+        if commitment_type.eq_ignore_ascii_case(b"reservation") {
             ChargeCategory::Reservation
         } else {
             ChargeCategory::SavingsPlan
         }
     };
     match charge_category {
-        "Usage" if commitment_status.eq_ignore_ascii_case("unused") => commitment(),
-        "Usage" => ChargeCategory::Usage,
-        "Purchase" if !commitment_type.is_empty() => commitment(),
-        "Purchase" => ChargeCategory::Fee,
-        "Tax" => ChargeCategory::Tax,
-        "Credit" => ChargeCategory::Credit,
-        "Adjustment" => ChargeCategory::Refund,
+        b"Usage" if commitment_status.eq_ignore_ascii_case(b"unused") => commitment(),
+        b"Usage" => ChargeCategory::Usage,
+        b"Purchase" if !commitment_type.is_empty() => commitment(),
+        b"Purchase" => ChargeCategory::Fee,
+        b"Tax" => ChargeCategory::Tax,
+        b"Credit" => ChargeCategory::Credit,
+        b"Adjustment" => ChargeCategory::Refund,
         _ => ChargeCategory::Other,
     }
 }
@@ -291,23 +480,23 @@ mod tests {
 
     #[test]
     fn missing_column_is_named() {
-        let err =
-            Layout::from_header(["lineItem/UnblendedCost", "lineItem/UsageAccountId"]).unwrap_err();
+        let err = Layout::from_header(["lineItem/UnblendedCost", "lineItem/UsageAccountId"], &[])
+            .unwrap_err();
         assert!(err.contains("lineItem/UsageStartDate"), "{err}");
     }
 
     #[test]
     fn fees_and_credits_are_not_usage() {
-        assert_eq!(cur_category("RIFee"), ChargeCategory::Reservation);
-        assert_eq!(cur_category("Credit"), ChargeCategory::Credit);
+        assert_eq!(cur_category(b"RIFee"), ChargeCategory::Reservation);
+        assert_eq!(cur_category(b"Credit"), ChargeCategory::Credit);
         assert_eq!(
-            cur_category("SavingsPlanCoveredUsage"),
+            cur_category(b"SavingsPlanCoveredUsage"),
             ChargeCategory::Usage
         );
         assert_eq!(
-            focus_category("Usage", "Unused", "Savings Plan"),
+            focus_category(b"Usage", b"Unused", b"Savings Plan"),
             ChargeCategory::SavingsPlan
         );
-        assert_eq!(focus_category("Purchase", "", ""), ChargeCategory::Fee);
+        assert_eq!(focus_category(b"Purchase", b"", b""), ChargeCategory::Fee);
     }
 }

@@ -4,18 +4,51 @@
 //! (legacy CSV), `line_item_unblended_cost` (Athena / CUR 2.0) and `BilledCost` (FOCUS,
 //! as `billed_cost`) are all recognised.
 
+mod agg;
 mod csv_reader;
 mod layout;
+mod parquet_reader;
 
+pub use agg::sorted_tag_keys;
 pub use csv_reader::read_csv;
+pub use parquet_reader::read_parquet;
 
+use crate::error::Error;
 use crate::ledger::Facts;
 use anyhow::Result;
+use std::io::Read;
 use std::path::Path;
 
-/// Reads one billing file (CSV, optionally gzip-compressed) into daily facts.
-pub fn read_file(path: &Path) -> Result<Facts> {
-    read_csv(path)
+/// How billing files are read.
+#[derive(Debug, Clone, Default)]
+pub struct ReadOptions {
+    /// Tag keys (e.g. `user:team`) whose values are kept in `FactKey::tags`.
+    pub tag_keys: Vec<String>,
+    /// Worker threads (Parquet row groups; CSV always uses one inflate and one parse thread).
+    pub threads: usize,
+}
+
+impl ReadOptions {
+    pub fn new(tag_keys: &[String]) -> Self {
+        Self {
+            tag_keys: sorted_tag_keys(tag_keys),
+            threads: 2,
+        }
+    }
+}
+
+/// Reads one billing file (Parquet, or CSV optionally gzip-compressed) into daily facts.
+/// The format is told by the file's first bytes, not its name.
+pub fn read_file(path: &Path, options: &ReadOptions) -> Result<Facts> {
+    let mut magic = [0u8; 4];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| f.read(&mut magic))
+        .map_err(|e| Error::input(format!("{}: cannot open: {e}", path.display())))?;
+    if n == 4 && &magic == b"PAR1" {
+        read_parquet(path, options)
+    } else {
+        read_csv(path, options)
+    }
 }
 
 /// Normalises a column name to snake case: `lineItem/UsageStartDate` → `line_item_usage_start_date`.

@@ -1,0 +1,85 @@
+//! AWS SDK configuration: the standard credential chain (`AWS_PROFILE`, environment, SSO,
+//! instance roles), optional profile / role / endpoint overrides, standard retries with backoff.
+
+use crate::config::Aws;
+use anyhow::{Context, Result, anyhow};
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::provider::ProvideCredentials;
+use std::time::Duration;
+
+/// How long resolving credentials may take before the run reports that none were found.
+const CREDENTIALS_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Builds the SDK configuration for one service. `region` pins the region (Cost Explorer and
+/// billing metrics live in us-east-1); `endpoint` overrides the config's endpoint for this
+/// service. Fails fast, with instructions, when no credentials can be found.
+pub async fn sdk_config(
+    aws: &Aws,
+    region: Option<&str>,
+    endpoint: Option<&str>,
+) -> Result<SdkConfig> {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(
+            RetryConfig::standard().with_max_attempts(aws.max_attempts.unwrap_or(3).max(1)),
+        )
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(5))
+                .operation_attempt_timeout(Duration::from_secs(60))
+                .build(),
+        );
+    if let Some(profile) = &aws.profile {
+        loader = loader.profile_name(profile);
+    }
+    if let Some(region) = region.or(aws.region.as_deref()) {
+        loader = loader.region(Region::new(region.to_string()));
+    }
+    if let Some(url) = endpoint.or(aws.endpoint_url.as_deref()) {
+        loader = loader.endpoint_url(url);
+    }
+    let mut config = loader.load().await;
+    if config.region().is_none() {
+        config = config
+            .into_builder()
+            .region(Region::new("us-east-1"))
+            .build();
+    }
+    if let Some(role) = &aws.role_arn {
+        let provider = aws_config::sts::AssumeRoleProvider::builder(role)
+            .session_name("costwatch")
+            .configure(&config)
+            .build()
+            .await;
+        config = config
+            .into_builder()
+            .credentials_provider(
+                aws_credential_types::provider::SharedCredentialsProvider::new(provider),
+            )
+            .build();
+    }
+    check_credentials(&config).await?;
+    Ok(config)
+}
+
+/// Resolves credentials once, so a machine without any gets a clear message instead of a
+/// failure per request (or a wait on the instance metadata service).
+async fn check_credentials(config: &SdkConfig) -> Result<()> {
+    let provider = config
+        .credentials_provider()
+        .ok_or_else(|| anyhow!(NO_CREDENTIALS))?;
+    match tokio::time::timeout(CREDENTIALS_TIMEOUT, provider.provide_credentials()).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(anyhow!("{e}")).context(NO_CREDENTIALS),
+        Err(_) => Err(anyhow!(
+            "no credentials within {}s (was the instance metadata service tried?)",
+            CREDENTIALS_TIMEOUT.as_secs()
+        ))
+        .context(NO_CREDENTIALS),
+    }
+}
+
+const NO_CREDENTIALS: &str = "no AWS credentials found: set AWS_PROFILE (or [aws] profile) to a configured profile, \
+     export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, log in with `aws sso login`, or run on an instance / \
+     function with a role";

@@ -1,0 +1,535 @@
+//! Parquet reader: CUR 2.0 (Data Exports, `resource_tags` map), legacy CUR as Athena
+//! writes it (flattened `resource_tags_user_*`), FOCUS.
+//!
+//! Only the needed column chunks are read (projection), in batches of rows, with the
+//! row groups shared among worker threads; each worker groups into its own aggregator
+//! and the aggregators are merged at the end. Memory is bounded by one batch of the
+//! needed columns per worker plus the pages being decoded.
+
+use super::ReadOptions;
+use super::agg::Aggregator;
+use super::csv_reader::json_tags;
+use super::layout::{Cell, DayCache, Layout, TagSource, tag_key_matches};
+use crate::error::Error;
+use crate::ledger::Facts;
+use anyhow::Result;
+use parquet::basic::{ConvertedType, LogicalType, TimeUnit, Type as Physical};
+use parquet::column::reader::ColumnReader;
+use parquet::data_type::{ByteArray, FixedLenByteArray};
+use parquet::file::reader::{FileReader, RowGroupReader, SerializedFileReader};
+use parquet::schema::types::ColumnDescPtr;
+use std::collections::HashMap;
+use std::fs::File;
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Rows decoded per column at a time.
+const BATCH: usize = 16 * 1024;
+
+/// How a physical value becomes a [`Cell`].
+#[derive(Debug, Clone, Copy)]
+enum Conv {
+    Plain,
+    /// Timestamp: multiply then divide to get milliseconds.
+    Millis {
+        mul: i64,
+        div: i64,
+    },
+    Date,
+    Decimal(i32),
+}
+
+/// One column to decode.
+#[derive(Clone)]
+struct Plan {
+    leaf: usize,
+    max_def: i16,
+    conv: Conv,
+    name: String,
+}
+
+enum Values {
+    Bytes(Vec<ByteArray>),
+    Fixed(Vec<FixedLenByteArray>),
+    F64(Vec<f64>),
+    F32(Vec<f32>),
+    I64(Vec<i64>),
+    I32(Vec<i32>),
+}
+
+/// A batch of one column.
+struct Column {
+    plan: Plan,
+    reader: ColumnReader,
+    values: Values,
+    def: Vec<i16>,
+    rep: Vec<i16>,
+    /// Row → value index, `u32::MAX` for null (only for nullable columns).
+    index: Vec<u32>,
+}
+
+fn decimal_bytes(b: &[u8], scale: i32) -> f64 {
+    let mut v: i128 = if b.first().is_some_and(|&x| x & 0x80 != 0) {
+        -1
+    } else {
+        0
+    };
+    for &x in b.iter().take(16) {
+        v = (v << 8) | i128::from(x);
+    }
+    v as f64 / 10f64.powi(scale)
+}
+
+impl Column {
+    fn new(plan: Plan, rg: &dyn RowGroupReader) -> parquet::errors::Result<Self> {
+        let reader = rg.get_column_reader(plan.leaf)?;
+        let values = match &reader {
+            ColumnReader::ByteArrayColumnReader(_) => Values::Bytes(Vec::new()),
+            ColumnReader::FixedLenByteArrayColumnReader(_) => Values::Fixed(Vec::new()),
+            ColumnReader::DoubleColumnReader(_) => Values::F64(Vec::new()),
+            ColumnReader::FloatColumnReader(_) => Values::F32(Vec::new()),
+            ColumnReader::Int64ColumnReader(_) => Values::I64(Vec::new()),
+            ColumnReader::Int32ColumnReader(_) => Values::I32(Vec::new()),
+            _ => {
+                return Err(parquet::errors::ParquetError::General(format!(
+                    "column {} has an unsupported type",
+                    plan.name
+                )));
+            }
+        };
+        Ok(Self {
+            plan,
+            reader,
+            values,
+            def: Vec::new(),
+            rep: Vec::new(),
+            index: Vec::new(),
+        })
+    }
+
+    /// Decodes the next `rows` records; returns the number read.
+    fn read(&mut self, rows: usize) -> parquet::errors::Result<usize> {
+        self.def.clear();
+        self.rep.clear();
+        let (def, rep) = (Some(&mut self.def), Some(&mut self.rep));
+        let (records, _, _) = match (&mut self.reader, &mut self.values) {
+            (ColumnReader::ByteArrayColumnReader(r), Values::Bytes(v)) => {
+                v.clear();
+                r.read_records(rows, def, rep, v)?
+            }
+            (ColumnReader::FixedLenByteArrayColumnReader(r), Values::Fixed(v)) => {
+                v.clear();
+                r.read_records(rows, def, rep, v)?
+            }
+            (ColumnReader::DoubleColumnReader(r), Values::F64(v)) => {
+                v.clear();
+                r.read_records(rows, def, rep, v)?
+            }
+            (ColumnReader::FloatColumnReader(r), Values::F32(v)) => {
+                v.clear();
+                r.read_records(rows, def, rep, v)?
+            }
+            (ColumnReader::Int64ColumnReader(r), Values::I64(v)) => {
+                v.clear();
+                r.read_records(rows, def, rep, v)?
+            }
+            (ColumnReader::Int32ColumnReader(r), Values::I32(v)) => {
+                v.clear();
+                r.read_records(rows, def, rep, v)?
+            }
+            _ => unreachable!("values match the reader"),
+        };
+        if self.plan.max_def > 0 && self.rep.is_empty() {
+            self.index.clear();
+            let mut next = 0u32;
+            let max = self.plan.max_def;
+            self.index.extend(self.def.iter().map(|&d| {
+                if d == max {
+                    next += 1;
+                    next - 1
+                } else {
+                    u32::MAX
+                }
+            }));
+        }
+        Ok(records)
+    }
+
+    #[inline]
+    fn cell(&self, row: usize) -> Cell<'_> {
+        let i = if self.plan.max_def == 0 {
+            row
+        } else {
+            match self.index[row] {
+                u32::MAX => return Cell::Null,
+                i => i as usize,
+            }
+        };
+        self.value(i)
+    }
+
+    #[inline]
+    fn value(&self, i: usize) -> Cell<'_> {
+        match (&self.values, self.plan.conv) {
+            (Values::Bytes(v), _) => Cell::Str(v[i].data()),
+            (Values::Fixed(v), Conv::Decimal(s)) => Cell::Num(decimal_bytes(v[i].data(), s)),
+            (Values::Fixed(v), _) => Cell::Str(v[i].data()),
+            (Values::F64(v), _) => Cell::Num(v[i]),
+            (Values::F32(v), _) => Cell::Num(f64::from(v[i])),
+            (Values::I64(v), Conv::Millis { mul, div }) => {
+                Cell::Millis((v[i] * mul).div_euclid(div))
+            }
+            (Values::I64(v), Conv::Decimal(s)) => Cell::Num(v[i] as f64 / 10f64.powi(s)),
+            (Values::I64(v), _) => Cell::Num(v[i] as f64),
+            (Values::I32(v), Conv::Date) => Cell::Day(v[i]),
+            (Values::I32(v), Conv::Decimal(s)) => Cell::Num(f64::from(v[i]) / 10f64.powi(s)),
+            (Values::I32(v), _) => Cell::Num(f64::from(v[i])),
+        }
+    }
+}
+
+fn conversion(col: &ColumnDescPtr) -> Conv {
+    match col.logical_type_ref() {
+        Some(LogicalType::Timestamp { unit, .. }) => match unit {
+            TimeUnit::MILLIS => Conv::Millis { mul: 1, div: 1 },
+            TimeUnit::MICROS => Conv::Millis { mul: 1, div: 1_000 },
+            TimeUnit::NANOS => Conv::Millis {
+                mul: 1,
+                div: 1_000_000,
+            },
+        },
+        Some(LogicalType::Date) => Conv::Date,
+        Some(LogicalType::Decimal { scale, .. }) => Conv::Decimal(*scale),
+        _ => match col.converted_type() {
+            ConvertedType::TIMESTAMP_MILLIS => Conv::Millis { mul: 1, div: 1 },
+            ConvertedType::TIMESTAMP_MICROS => Conv::Millis { mul: 1, div: 1_000 },
+            ConvertedType::DATE => Conv::Date,
+            ConvertedType::DECIMAL => Conv::Decimal(col.type_scale()),
+            _ => Conv::Plain,
+        },
+    }
+}
+
+/// Where tag values come from in a Parquet file.
+enum TagPlan {
+    None,
+    Columns(Vec<Option<Plan>>),
+    /// A `map<string, string>`: its key and value leaves.
+    Map(Plan, Plan),
+    /// A JSON string column (FOCUS `Tags` written as text).
+    Json(Plan),
+}
+
+/// Reads a CUR 2.0, Athena legacy CUR or FOCUS Parquet file into daily facts.
+pub fn read_parquet(path: &Path, options: &ReadOptions) -> Result<Facts> {
+    let shown = path.display().to_string();
+    let file = File::open(path).map_err(|e| Error::input(format!("{shown}: cannot open: {e}")))?;
+    let reader = SerializedFileReader::new(file)
+        .map_err(|e| Error::input(format!("{shown}: not a readable Parquet file: {e}")))?;
+    let meta = reader.metadata();
+    let schema = meta.file_metadata().schema_descr();
+    let fields: Vec<String> = schema
+        .root_schema()
+        .get_fields()
+        .iter()
+        .map(|f| f.name().to_string())
+        .collect();
+    let layout = Layout::from_header(fields.iter().map(String::as_str), &options.tag_keys)
+        .map_err(|e| Error::input(format!("{shown}: {e}")))?;
+    // Leaves by top-level field.
+    let leaves_of = |field: usize| -> Vec<usize> {
+        (0..schema.num_columns())
+            .filter(|&i| schema.column(i).path().parts()[0] == fields[field])
+            .collect()
+    };
+    let plan_of = |field: usize| -> Result<Plan> {
+        let leaves = leaves_of(field);
+        match leaves.as_slice() {
+            [leaf] if schema.column(*leaf).max_rep_level() == 0 => {
+                let col = schema.column(*leaf);
+                if col.physical_type() == Physical::BOOLEAN
+                    || col.physical_type() == Physical::INT96
+                {
+                    return Err(Error::input(format!(
+                        "{shown}: column {}: unsupported type {}",
+                        fields[field],
+                        col.physical_type()
+                    ))
+                    .into());
+                }
+                Ok(Plan {
+                    leaf: *leaf,
+                    max_def: col.max_def_level(),
+                    conv: conversion(&col),
+                    name: fields[field].clone(),
+                })
+            }
+            _ => Err(Error::input(format!(
+                "{shown}: column {}: expected a plain value, found a nested type",
+                fields[field]
+            ))
+            .into()),
+        }
+    };
+    let needed = layout.needed_columns();
+    let mut plans = Vec::with_capacity(needed.len());
+    let mut slot_of = vec![usize::MAX; fields.len()];
+    for &f in &needed {
+        slot_of[f] = plans.len();
+        plans.push(plan_of(f)?);
+    }
+    let tag_plan = match &layout.tags {
+        TagSource::None => TagPlan::None,
+        TagSource::Columns(cols) => TagPlan::Columns(
+            cols.iter()
+                .map(|c| c.map(&plan_of).transpose())
+                .collect::<Result<_>>()?,
+        ),
+        TagSource::Map(f) => {
+            let leaves = leaves_of(*f);
+            if let [k, v] = leaves.as_slice() {
+                let leaf_plan = |leaf: usize| Plan {
+                    leaf,
+                    max_def: schema.column(leaf).max_def_level(),
+                    conv: Conv::Plain,
+                    name: fields[*f].clone(),
+                };
+                TagPlan::Map(leaf_plan(*k), leaf_plan(*v))
+            } else {
+                TagPlan::Json(plan_of(*f)?)
+            }
+        }
+    };
+    let groups = reader.num_row_groups();
+    let mut first_row = Vec::with_capacity(groups);
+    let mut rows = 0i64;
+    for g in 0..groups {
+        first_row.push(rows);
+        rows += meta.row_group(g).num_rows();
+    }
+    let job = Job {
+        shown: &shown,
+        reader: &reader,
+        layout: &layout,
+        plans: &plans,
+        slot_of: &slot_of,
+        tag_plan: &tag_plan,
+        tag_keys: &options.tag_keys,
+        first_row: &first_row,
+        next: AtomicUsize::new(0),
+    };
+    let workers = options.threads.clamp(1, groups.max(1));
+    let results: Vec<Result<Aggregator>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..workers).map(|_| s.spawn(|| job.work())).collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("reader thread panicked"))
+            .collect()
+    });
+    let mut total: Option<Aggregator> = None;
+    for r in results {
+        let agg = r?;
+        match &mut total {
+            Some(t) => t.merge(agg),
+            None => total = Some(agg),
+        }
+    }
+    Ok(total
+        .unwrap_or_else(|| Aggregator::new(options.tag_keys.clone()))
+        .finish())
+}
+
+struct Job<'a> {
+    shown: &'a str,
+    reader: &'a SerializedFileReader<File>,
+    layout: &'a Layout,
+    plans: &'a [Plan],
+    slot_of: &'a [usize],
+    tag_plan: &'a TagPlan,
+    tag_keys: &'a [String],
+    first_row: &'a [i64],
+    next: AtomicUsize,
+}
+
+impl Job<'_> {
+    fn work(&self) -> Result<Aggregator> {
+        let mut agg = Aggregator::new(self.tag_keys.to_vec());
+        let mut days = DayCache::default();
+        let mut key_cache: HashMap<Vec<u8>, Option<usize>> = HashMap::new();
+        loop {
+            let g = self.next.fetch_add(1, Ordering::Relaxed);
+            if g >= self.first_row.len() {
+                return Ok(agg);
+            }
+            self.group(g, &mut agg, &mut days, &mut key_cache)?;
+        }
+    }
+
+    fn group(
+        &self,
+        g: usize,
+        agg: &mut Aggregator,
+        days: &mut DayCache,
+        key_cache: &mut HashMap<Vec<u8>, Option<usize>>,
+    ) -> Result<()> {
+        let shown = self.shown;
+        let fail = |e: parquet::errors::ParquetError| {
+            Error::input(format!("{shown}: row group {g}: cannot read: {e}"))
+        };
+        let rg = self.reader.get_row_group(g).map_err(fail)?;
+        let mut cols: Vec<Column> = self
+            .plans
+            .iter()
+            .map(|p| Column::new(p.clone(), rg.as_ref()))
+            .collect::<parquet::errors::Result<_>>()
+            .map_err(fail)?;
+        let nk = self.tag_keys.len();
+        let mut tag_cols: Vec<Option<Column>> = Vec::new();
+        let mut map_cols: Option<(Column, Column)> = None;
+        let mut json_col: Option<Column> = None;
+        match self.tag_plan {
+            TagPlan::None => {}
+            TagPlan::Columns(plans) => {
+                for p in plans {
+                    tag_cols.push(
+                        p.as_ref()
+                            .map(|p| Column::new(p.clone(), rg.as_ref()))
+                            .transpose()
+                            .map_err(fail)?,
+                    );
+                }
+            }
+            TagPlan::Map(k, v) => {
+                map_cols = Some((
+                    Column::new(k.clone(), rg.as_ref()).map_err(fail)?,
+                    Column::new(v.clone(), rg.as_ref()).map_err(fail)?,
+                ));
+            }
+            TagPlan::Json(p) => json_col = Some(Column::new(p.clone(), rg.as_ref()).map_err(fail)?),
+        }
+        let total = rg.metadata().num_rows() as usize;
+        let mut done = 0usize;
+        let mut map_index: Vec<u32> = Vec::new();
+        let mut json_values: Vec<Vec<String>> = Vec::new();
+        while done < total {
+            let want = BATCH.min(total - done);
+            for c in cols
+                .iter_mut()
+                .chain(tag_cols.iter_mut().flatten())
+                .chain(json_col.iter_mut())
+            {
+                let n = c.read(want).map_err(fail)?;
+                if n != want {
+                    return Err(Error::input(format!(
+                        "{shown}: row group {g}: column {} ended after {} of {total} rows",
+                        c.plan.name,
+                        done + n
+                    ))
+                    .into());
+                }
+            }
+            if let Some((k, v)) = &mut map_cols {
+                k.read(want).map_err(fail)?;
+                v.read(want).map_err(fail)?;
+                map_tags(k, v, want, self.tag_keys, key_cache, &mut map_index);
+            }
+            if let Some(j) = &json_col {
+                json_values.clear();
+                for r in 0..want {
+                    let text = match j.cell(r) {
+                        Cell::Str(t) => t,
+                        _ => b"",
+                    };
+                    json_values.push(json_tags(text, self.tag_keys));
+                }
+            }
+            for r in 0..want {
+                let field = |i: usize| cols[self.slot_of[i]].cell(r);
+                let mut tags: [&[u8]; 16] = [b""; 16];
+                let n = nk.min(16);
+                if !tag_cols.is_empty() {
+                    for (slot, c) in tags.iter_mut().zip(&tag_cols) {
+                        if let Some(Cell::Str(v)) = c.as_ref().map(|c| c.cell(r)) {
+                            *slot = v;
+                        }
+                    }
+                } else if let Some((_, v)) = &map_cols {
+                    for (j, slot) in tags.iter_mut().take(n).enumerate() {
+                        let vi = map_index[r * nk + j];
+                        if vi != u32::MAX
+                            && let Cell::Str(s) = v.value(vi as usize)
+                        {
+                            *slot = s;
+                        }
+                    }
+                } else if json_col.is_some() {
+                    for (slot, s) in tags.iter_mut().zip(&json_values[r]) {
+                        *slot = s.as_bytes();
+                    }
+                }
+                self.layout
+                    .accumulate(field, &tags[..n], days, agg)
+                    .map_err(|e| {
+                        Error::input(format!(
+                            "{shown}: row {}, column {}: {:?} is not {}",
+                            self.first_row[g] as usize + done + r + 1,
+                            e.column,
+                            e.value,
+                            e.expected
+                        ))
+                    })?;
+            }
+            done += want;
+        }
+        Ok(())
+    }
+}
+
+/// For each row and configured key, the index of the tag value in `v` (or `u32::MAX`).
+fn map_tags(
+    k: &Column,
+    v: &Column,
+    rows: usize,
+    tag_keys: &[String],
+    cache: &mut HashMap<Vec<u8>, Option<usize>>,
+    out: &mut Vec<u32>,
+) {
+    let nk = tag_keys.len();
+    out.clear();
+    out.resize(rows * nk, u32::MAX);
+    let (Values::Bytes(keys), Values::Bytes(_)) = (&k.values, &v.values) else {
+        return;
+    };
+    let mut record = usize::MAX;
+    let (mut ki, mut vi) = (0usize, 0usize);
+    for l in 0..k.def.len() {
+        if k.rep.get(l).is_none_or(|&r| r == 0) {
+            record = record.wrapping_add(1);
+        }
+        if k.def[l] != k.plan.max_def {
+            continue;
+        }
+        let key = keys[ki].data();
+        ki += 1;
+        let value = if v.def.get(l) == Some(&v.plan.max_def) {
+            vi += 1;
+            (vi - 1) as u32
+        } else {
+            u32::MAX
+        };
+        let slot = match cache.get(key) {
+            Some(s) => *s,
+            None => {
+                let name = String::from_utf8_lossy(key);
+                let s = tag_keys.iter().position(|t| tag_key_matches(&name, t));
+                cache.insert(key.to_vec(), s);
+                s
+            }
+        };
+        if let Some(j) = slot
+            && record < rows
+        {
+            out[record * nk + j] = value;
+        }
+    }
+}
