@@ -359,6 +359,28 @@ mod tests {
     use super::*;
 
     #[test]
+    fn template_examples_parse_when_uncommented() {
+        let uncommented: String = TEMPLATE
+            .lines()
+            .map(|line| match line.strip_prefix("# ") {
+                Some(rest)
+                    if rest.starts_with('[')
+                        || rest.split_once(" = ").is_some_and(|(k, _)| {
+                            k.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+                        }) =>
+                {
+                    rest
+                }
+                _ => line,
+            })
+            .map(|line| format!("{line}\n"))
+            .collect();
+        let config = Config::parse(&uncommented).unwrap();
+        assert!(config.sources.cost_explorer.is_some() && config.alerts.smtp.is_some());
+        assert_eq!(config.sources.tag_keys, ["user:team"]);
+    }
+
+    #[test]
     fn template_parses() {
         let config = Config::parse(TEMPLATE).unwrap();
         assert!(!config.rules.is_empty());
