@@ -3,7 +3,8 @@
 use crate::alerts::{delivery, digest, lifecycle};
 use crate::config::Config;
 use crate::error::Error;
-use crate::ledger::{AlertRecord, Ledger, SourceReport};
+use crate::ledger::{AlertRecord, Forecast, Ledger, SourceReport};
+use crate::rules::builtin::money;
 use crate::rules::{self, History, Rule, RuleFailure};
 use crate::sources::billing_metrics::BillingMetricsSource;
 use crate::sources::cost_explorer::CostExplorerSource;
@@ -38,6 +39,8 @@ pub struct RunSummary {
     pub findings_resolved: usize,
     /// Where each pending digest went, or why it is still in the outbox.
     pub deliveries: Vec<(i64, Result<String, String>)>,
+    /// The newest cost forecast in the ledger covering the run date.
+    pub forecast: Option<Forecast>,
 }
 
 /// What a backtest found: the alerts it would have sent and the rules that failed, by billing day.
@@ -152,12 +155,14 @@ impl Job {
             findings_updated: 0,
             findings_resolved: 0,
             deliveries: Vec::new(),
+            forecast: self.ledger.latest_forecast(run_date)?,
         };
         if let Some(day) = evaluated_day {
             let snapshot = history.snapshot(day, self.config.detection.history_days as usize);
             summary.series_evaluated = snapshot.series.len();
             let evaluation = rules::evaluate_all(&self.rules, &snapshot);
             let problems = problems(&summary.sources, &evaluation.failures);
+            let notes: Vec<String> = summary.forecast.iter().map(forecast_note).collect();
             let ran: Vec<&str> = evaluation.succeeded.iter().map(String::as_str).collect();
             let outcome = self.ledger.in_transaction(!dry_run, |ledger| {
                 let outcome = lifecycle::apply(
@@ -169,8 +174,15 @@ impl Job {
                     self.config.detection.resolve_after_quiet_days,
                 )?;
                 if !outcome.alerts.is_empty() {
-                    let digest =
-                        digest::render(&self.config.alerts, run_date, &outcome.alerts, &problems)?;
+                    let digest = digest::render(
+                        &self.config.alerts,
+                        &digest::Report {
+                            run_date,
+                            alerts: &outcome.alerts,
+                            notes: &notes,
+                            problems: &problems,
+                        },
+                    )?;
                     let ids: Vec<i64> = outcome.alerts.iter().map(|a| a.id).collect();
                     ledger.enqueue_digest(run_date, &digest.subject, &digest.message, &ids)?;
                 }
@@ -253,4 +265,18 @@ fn problems(sources: &[SourceReport], failures: &[RuleFailure]) -> Vec<String> {
         .iter()
         .map(|f| format!("rule {}: {}", f.rule, f.error));
     sources.chain(rules).collect()
+}
+
+/// The forecast in one sentence.
+pub fn forecast_note(f: &Forecast) -> String {
+    let interval = match (f.lower, f.upper) {
+        (Some(lo), Some(hi)) => format!(" (80% interval {} to {})", money(lo), money(hi)),
+        _ => String::new(),
+    };
+    format!(
+        "Forecast cost from {} to the end of the period ({}): {}{interval}.",
+        f.period_start,
+        f.period_end,
+        money(f.mean)
+    )
 }

@@ -217,6 +217,9 @@ fn cost_explorer_pages_land_exactly_and_reruns_fetch_only_unsettled_days() {
         })
         .unwrap();
     assert_eq!((mean, lower), (1234.5, 1234.5 * 0.9));
+    assert!(stdout(&out).contains(
+        "forecast:  Forecast cost from 2026-03-05 to the end of the period (2026-04-01): $1,234.50"
+    ));
 
     // The same day again: everything is fresh, no paid request at all.
     let out = run(costwatch(dir.path())

@@ -225,7 +225,7 @@ fn corrupt_billing_files_name_file_and_row() {
         .args(["--ledger", "a.db"]));
     assert_eq!(out.status.code(), Some(5));
     assert!(
-        stderr(&out).contains("bad-number.csv: row 2 (line 3)"),
+        stderr(&out).contains("bad-number.csv: row 2: 7 fields, but the header has 6"),
         "{}",
         stderr(&out)
     );
@@ -244,7 +244,8 @@ fn corrupt_billing_files_name_file_and_row() {
     assert_eq!(out.status.code(), Some(5));
     let err = stderr(&out);
     assert!(
-        err.contains("row 2 (line 3), column lineItem/UnblendedCost: \"1.2.3\" is not a number"),
+        err.contains("bad-number.csv: row 2")
+            && err.contains("column lineItem/UnblendedCost: \"1.2.3\" is not a number"),
         "{err}"
     );
 

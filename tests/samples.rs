@@ -82,7 +82,7 @@ fn every_csv_sample_ingests_exactly_or_fails_clearly() {
 /// Totals of a Parquet file computed independently with DuckDB (in the test venv).
 fn duckdb(sql: &str) -> serde_json::Value {
     let script = format!(
-        "import duckdb, json\nrows = duckdb.sql({sql:?}).fetchall()\nprint(json.dumps([list(r) for r in rows]))"
+        "import duckdb, json\nr = duckdb.sql({sql:?})\nrows = r.fetchall() if r is not None else []\nprint(json.dumps([list(r) for r in rows]))"
     );
     let out = run(std::process::Command::new(python()).args(["-c", &script]));
     assert!(
@@ -197,20 +197,42 @@ fn flattened_parquet_tags_are_carried_into_facts() {
     }
 }
 
+/// A small legacy CUR CSV: `rows` line items, a `resourceTags/user:team` column.
+fn legacy_csv(rows: usize) -> (String, f64) {
+    let mut text = String::from(
+        "identity/LineItemId,bill/BillingPeriodStartDate,lineItem/UsageAccountId,lineItem/LineItemType,\
+         lineItem/UsageStartDate,lineItem/ProductCode,lineItem/UsageType,lineItem/UnblendedCost,\
+         product/region,product/ProductName,resourceTags/user:team\n",
+    );
+    let mut total = 0.0;
+    for i in 0..rows {
+        let cost = (i % 9) as f64 * 0.5;
+        total += cost;
+        let team = ["red", "", "blue"][i % 3];
+        text += &format!(
+            "id{i},2025-06-01T00:00:00Z,12345,Usage,2025-06-{:02}T{:02}:00:00Z,AmazonEC2,BoxUsage,{cost},us-east-1,\"Amazon Elastic Compute Cloud, EC2\",{team}\n",
+            1 + i % 28,
+            i % 24
+        );
+    }
+    (text, total)
+}
+
 #[test]
 fn csv_tag_columns_are_carried_into_facts() {
     let dir = tempfile::tempdir().unwrap();
-    let file = shared().join("samples/koku_aws_2022-07-01-alt-columns.csv");
-    let config = write_config(dir.path(), &file, &["user:insights_project"]);
-    let out = run(costwatch(dir.path())
-        .args(["sync", "--config"])
-        .arg(&config));
+    let file = dir.path().join("cur.csv");
+    let (text, total) = legacy_csv(300);
+    std::fs::write(&file, text).unwrap();
+    let config = write_config(dir.path(), &file, &["user:team"]);
+    let out = run(costwatch(dir.path()).args(["sync", "--config"]).arg(&config));
     assert!(out.status.success(), "{}", stderr(&out));
     let sums = tag_sums(&dir.path().join("s.db"));
-    assert!(
-        sums.keys().any(|k| k.starts_with("user:insights_project=")),
-        "{sums:?}"
-    );
+    let team = |t: usize| -> f64 { (0..300).filter(|i| i % 3 == t).map(|i| (i % 9) as f64 * 0.5).sum() };
+    assert!(close(sums["user:team=red"], team(0)), "{sums:?}");
+    assert!(close(sums[""], team(1)), "{sums:?}");
+    assert!(close(sums["user:team=blue"], team(2)), "{sums:?}");
+    assert!(close(sums.values().sum(), total));
 }
 
 /// A CUR 2.0 export (snake_case, `resource_tags` map) and a FOCUS Parquet file, written by
@@ -277,65 +299,51 @@ fn cur2_map_tags_and_focus_parquet() {
 #[test]
 fn bad_input_is_named_and_nothing_is_half_written() {
     let dir = tempfile::tempdir().unwrap();
-    let good = shared().join("samples/aws_cur_legacy_focusconverters_sample.csv");
     let data = dir.path().join("cur.csv");
-    std::fs::copy(&good, &data).unwrap();
+    let (text, total) = legacy_csv(3000);
+    std::fs::write(&data, &text).unwrap();
     assert!(sync(dir.path(), &data).status.success());
     let db = dir.path().join("s.db");
-    let before = ledger_sum(&db, "");
-    let text = std::fs::read_to_string(&good).unwrap();
-    let header = text.lines().next().unwrap();
-    let cost_col = header
-        .split(',')
-        .position(|h| h == "lineItem/UnblendedCost")
-        .unwrap();
+    assert!(close(ledger_sum(&db, ""), total));
+    let failed = |file: &Path, wants: &[&str]| {
+        let out = sync(dir.path(), file);
+        assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+        let err = stderr(&out);
+        for want in wants {
+            assert!(err.contains(want), "{want:?} not in {err}");
+        }
+        assert!(close(ledger_sum(&db, ""), total), "ledger changed");
+    };
 
     // An unparsable number in row 3.
     let mut lines: Vec<String> = text.lines().map(String::from).collect();
-    let mut fields: Vec<String> = lines[3].split(',').map(String::from).collect();
-    fields[cost_col] = "12,5x".replace(',', "");
-    lines[3] = fields.join(",");
+    lines[3] = lines[3].replacen(",1.5,", ",1.5x,", 1);
     std::fs::write(&data, lines.join("\n")).unwrap();
-    let out = sync(dir.path(), &data);
-    assert_eq!(out.status.code(), Some(5));
-    let err = stderr(&out);
-    assert!(
-        err.contains("cur.csv") && err.contains("row 3") && err.contains("lineItem/UnblendedCost"),
-        "{err}"
-    );
-    assert!(close(ledger_sum(&db, ""), before));
+    failed(&data, &["cur.csv", "row 3", "lineItem/UnblendedCost", "1.5x"]);
+
+    // A malformed date.
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    lines[5] = lines[5].replacen(",2025-06-05T", ",2025-13-05T", 1);
+    std::fs::write(&data, lines.join("\n")).unwrap();
+    failed(&data, &["cur.csv", "row 5", "lineItem/UsageStartDate"]);
 
     // A missing required column.
-    let without: String = text
-        .lines()
-        .map(|l| {
-            let mut f: Vec<&str> = l.split(',').collect();
-            f.remove(cost_col);
-            f.join(",")
-        })
-        .collect::<Vec<_>>()
-        .join("\n");
-    std::fs::write(&data, without).unwrap();
-    let err = stderr(&sync(dir.path(), &data));
-    assert!(
-        err.contains("cur.csv") && err.contains("lineItem/UnblendedCost"),
-        "{err}"
-    );
-    assert!(close(ledger_sum(&db, ""), before));
+    std::fs::write(&data, text.replace("lineItem/UsageType", "lineItem/Other")).unwrap();
+    failed(&data, &["cur.csv", "missing", "lineItem/UsageType"]);
+
+    // A row with a field too many.
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    lines[7] += ",extra";
+    std::fs::write(&data, lines.join("\n")).unwrap();
+    failed(&data, &["cur.csv", "row 7", "malformed"]);
 
     // A truncated gzip stream.
-    let gz = dir.path().join("cur.csv.gz");
-    let out = run(std::process::Command::new("gzip").arg("-kc").arg(&good));
-    std::fs::write(&gz, &out.stdout[..out.stdout.len() / 2]).unwrap();
+    std::fs::write(&data, &text).unwrap();
+    let out = run(std::process::Command::new("gzip").arg("-c").arg(&data));
     std::fs::remove_file(&data).unwrap();
-    let out = sync(dir.path(), &gz);
-    assert_eq!(out.status.code(), Some(5));
-    let err = stderr(&out);
-    assert!(
-        err.contains("cur.csv.gz") && err.contains("row ") && err.contains("truncated"),
-        "{err}"
-    );
-    assert!(close(ledger_sum(&db, ""), before));
+    let gz = dir.path().join("cur.csv.gz");
+    std::fs::write(&gz, &out.stdout[..out.stdout.len() * 2 / 3]).unwrap();
+    failed(&gz, &["cur.csv.gz", "row ", "truncated"]);
 }
 
 #[test]

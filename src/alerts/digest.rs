@@ -16,13 +16,19 @@ pub struct Digest {
     pub message: Vec<u8>,
 }
 
-/// Renders the digest for a run's alerts, listing any run problems (failed sources or rules) too.
-pub fn render(
-    config: &Alerts,
-    run_date: NaiveDate,
-    alerts: &[AlertRecord],
-    problems: &[String],
-) -> Result<Digest> {
+/// What a digest tells.
+pub struct Report<'a> {
+    pub run_date: NaiveDate,
+    pub alerts: &'a [AlertRecord],
+    /// Context lines, e.g. the month-end forecast.
+    pub notes: &'a [String],
+    /// Failed sources or rules of the run.
+    pub problems: &'a [String],
+}
+
+/// Renders the digest for a run's alerts, with its notes and problems.
+pub fn render(config: &Alerts, report: &Report) -> Result<Digest> {
+    let (run_date, alerts) = (report.run_date, report.alerts);
     let critical = alerts
         .iter()
         .filter(|a| a.severity == Severity::Critical)
@@ -45,8 +51,8 @@ pub fn render(
     }
     let message = builder
         .multipart(MultiPart::alternative_plain_html(
-            text(run_date, alerts, problems),
-            html(run_date, alerts, problems),
+            text(report),
+            html(report),
         ))
         .context("building the digest email")?;
     Ok(Digest {
@@ -55,9 +61,13 @@ pub fn render(
     })
 }
 
-fn text(run_date: NaiveDate, alerts: &[AlertRecord], problems: &[String]) -> String {
-    let mut out = format!("costwatch daily digest for {run_date}\n\n");
-    for a in alerts {
+fn text(report: &Report) -> String {
+    let mut out = format!("costwatch daily digest for {}\n\n", report.run_date);
+    for note in report.notes {
+        out += &format!("{note}\n\n");
+    }
+    let problems = report.problems;
+    for a in report.alerts {
         out += &format!(
             "[{}] {} / {} / {} ({} for {})\n  {}\n  observed {}/day, expected {}/day, impact {}/month\n\n",
             a.severity.as_str().to_uppercase(),
@@ -81,9 +91,9 @@ fn text(run_date: NaiveDate, alerts: &[AlertRecord], problems: &[String]) -> Str
     out
 }
 
-fn html(run_date: NaiveDate, alerts: &[AlertRecord], problems: &[String]) -> String {
+fn html(report: &Report) -> String {
     let mut rows = String::new();
-    for a in alerts {
+    for a in report.alerts {
         rows += &format!(
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td align=\"right\">{}</td>\
              <td align=\"right\">{}</td><td align=\"right\">{}</td><td>{}</td></tr>\n",
@@ -98,21 +108,28 @@ fn html(run_date: NaiveDate, alerts: &[AlertRecord], problems: &[String]) -> Str
             escape(&a.message)
         );
     }
-    let problems = if problems.is_empty() {
+    let notes: String = report
+        .notes
+        .iter()
+        .map(|n| format!("<p>{}</p>", escape(n)))
+        .collect();
+    let problems = if report.problems.is_empty() {
         String::new()
     } else {
-        let items: String = problems
+        let items: String = report
+            .problems
             .iter()
             .map(|p| format!("<li>{}</li>", escape(p)))
             .collect();
         format!("<h3>Problems during this run</h3><ul>{items}</ul>")
     };
     format!(
-        "<html><body><h2>costwatch daily digest for {run_date}</h2>\
+        "<html><body><h2>costwatch daily digest for {}</h2>{notes}\
          <table border=\"1\" cellpadding=\"4\" cellspacing=\"0\">\
          <tr><th>Severity</th><th>Account</th><th>Service</th><th>Usage type</th><th>Rule</th>\
          <th>Observed/day</th><th>Expected/day</th><th>Impact/month</th><th>What happened</th></tr>\n\
-         {rows}</table>{problems}</body></html>"
+         {rows}</table>{problems}</body></html>",
+        report.run_date
     )
 }
 

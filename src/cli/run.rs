@@ -57,6 +57,12 @@ fn render(s: &RunSummary) -> String {
             out += "  evaluated: nothing — no complete billing day within the allowed data lag\n"
         }
     }
+    if let Some(forecast) = &s.forecast {
+        out += &format!(
+            "  forecast:  {}\n",
+            crate::pipeline::forecast_note(forecast)
+        );
+    }
     for f in &s.rule_failures {
         out += &format!("  rule {} FAILED: {}\n", f.rule, f.error);
     }

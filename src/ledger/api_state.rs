@@ -7,7 +7,7 @@ use rusqlite::{OptionalExtension, params};
 use std::collections::HashMap;
 
 /// A month-end (or period) cost forecast.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Forecast {
     pub made_on: NaiveDate,
     pub period_start: NaiveDate,

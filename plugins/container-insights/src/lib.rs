@@ -113,6 +113,10 @@ impl ContainerInsights {
         }
         let short = trailing(xs, self.short_days);
         let long = trailing_before(xs, self.short_days, self.long_days);
+        // A series that only just started has no trend to compare with.
+        if long.iter().filter(|&&x| x > 0.0).count() * 4 < long.len() * 3 {
+            return None;
+        }
         let base = median(long);
         let short_slope = theil_sen_slope(short);
         let long_slope = theil_sen_slope(long).max(0.0);
