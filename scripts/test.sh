@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command: installs what the tests need (idempotent), then runs every test.
 #   - a Python venv in .venv with moto[server], aiosmtpd and cbor2 (the real test peers)
+#   - the wasm32-wasip2 Rust target for the rule plugins
 # Tests only talk to 127.0.0.1; dummy AWS credentials keep the SDK away from real AWS and
 # from the instance metadata address.
 set -euo pipefail
@@ -11,6 +12,12 @@ if [[ ! -x .venv/bin/python ]]; then
 fi
 if ! .venv/bin/python -c 'import moto, aiosmtpd, cbor2' 2>/dev/null; then
   .venv/bin/pip install --quiet --disable-pip-version-check -r tests/emulator/requirements.txt
+fi
+
+# The WebAssembly target the rule plugins build for (tests/plugins.rs builds them into
+# target/wasm); a no-op once installed.
+if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip2; then
+  rustup target add wasm32-wasip2
 fi
 
 export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_SESSION_TOKEN=testing

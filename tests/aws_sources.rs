@@ -165,10 +165,7 @@ fn cost_explorer_pages_land_exactly_and_reruns_fetch_only_unsettled_days() {
     let config = ce_config(dir.path(), &moto.endpoint(), "");
     let db = dir.path().join("costwatch.db");
 
-    let out = run(costwatch(dir.path())
-        .args(["run", "--config"])
-        .arg(&config)
-        .args(["--date", "2026-03-05"]));
+    let out = run_daily(dir.path(), &config, "2026-03-05");
     assert_eq!(out.status.code(), Some(0));
     assert!(
         stdout(&out).contains("API calls: 5 in total"),
@@ -222,10 +219,7 @@ fn cost_explorer_pages_land_exactly_and_reruns_fetch_only_unsettled_days() {
     ));
 
     // The same day again: everything is fresh, no paid request at all.
-    let out = run(costwatch(dir.path())
-        .args(["run", "--config"])
-        .arg(&config)
-        .args(["--date", "2026-03-05"]));
+    let out = run_daily(dir.path(), &config, "2026-03-05");
     assert!(
         stdout(&out).contains("API calls: 0 in total"),
         "{}",
@@ -233,10 +227,7 @@ fn cost_explorer_pages_land_exactly_and_reruns_fetch_only_unsettled_days() {
     );
 
     // The next day: only days AWS may still restate, in one range (usage + other), and the forecast.
-    let out = run(costwatch(dir.path())
-        .args(["run", "--config"])
-        .arg(&config)
-        .args(["--date", "2026-03-06"]));
+    let out = run_daily(dir.path(), &config, "2026-03-06");
     assert_eq!(out.status.code(), Some(0));
     assert!(
         stdout(&out).contains("API calls: 3 in total"),
@@ -279,10 +270,7 @@ fn request_budget_caps_paid_calls() {
         vec![],
     );
     let config = ce_config(dir.path(), &moto.endpoint(), "max_requests_per_run = 2");
-    let out = run(costwatch(dir.path())
-        .args(["run", "--config"])
-        .arg(&config)
-        .args(["--date", "2026-03-05"]));
+    let out = run_daily(dir.path(), &config, "2026-03-05");
     assert_eq!(out.status.code(), Some(0), "a budget stop is not a failure");
     let summary = stdout(&out);
     assert!(
@@ -315,10 +303,7 @@ fn throttled_requests_are_retried_with_backoff() {
         ),
         200
     );
-    let out = run(costwatch(dir.path())
-        .args(["run", "--config"])
-        .arg(config(1))
-        .args(["--date", "2026-03-05"]));
+    let out = run_daily(dir.path(), &config(1), "2026-03-05");
     assert_eq!(out.status.code(), Some(1));
     assert!(
         stdout(&out).contains("cost_explorer failed") && stdout(&out).contains("Rate exceeded"),
@@ -335,10 +320,7 @@ fn throttled_requests_are_retried_with_backoff() {
         200
     );
     let config = config(3);
-    let out = run(costwatch(dir.path())
-        .args(["run", "--config"])
-        .arg(&config)
-        .args(["--date", "2026-03-05"]));
+    let out = run_daily(dir.path(), &config, "2026-03-05");
     assert_eq!(out.status.code(), Some(0));
     assert!(
         stdout(&out).contains("cost_explorer ok"),
@@ -364,10 +346,7 @@ fn an_unreachable_source_fails_alone_and_the_run_goes_on() {
             data.display().to_string()
         ),
     );
-    let out = run(costwatch(dir.path())
-        .args(["run", "--config"])
-        .arg(&config)
-        .args(["--date", "2026-03-19"]));
+    let out = run_daily(dir.path(), &config, "2026-03-19");
     assert_eq!(out.status.code(), Some(1), "a failed source fails the run");
     let summary = stdout(&out);
     assert!(summary.contains("cost_explorer failed"), "{summary}");
@@ -416,15 +395,7 @@ fn billing_metrics_become_daily_deltas_across_a_month_boundary() {
     runtime.block_on(async {
         use aws_sdk_cloudwatch::primitives::DateTime;
         use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
-        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .region(aws_config::Region::new("us-east-1"))
-            .endpoint_url(moto.endpoint())
-            .credentials_provider(aws_sdk_cloudwatch::config::Credentials::new(
-                "testing", "testing", None, None, "test",
-            ))
-            .retry_config(aws_config::retry::RetryConfig::disabled())
-            .load()
-            .await;
+        let config = moto.sdk_config().await;
         let cw = aws_sdk_cloudwatch::Client::new(&config);
         let points = [
             ("2026-02-26T06:00:00Z", 100.0),
@@ -473,10 +444,7 @@ fn billing_metrics_become_daily_deltas_across_a_month_boundary() {
             moto.endpoint()
         ),
     );
-    let out = run(costwatch(dir.path())
-        .args(["run", "--config"])
-        .arg(&config)
-        .args(["--date", "2026-03-03"]));
+    let out = run_daily(dir.path(), &config, "2026-03-03");
     assert_eq!(out.status.code(), Some(0));
     let rows = ledger_rows(
         &dir.path().join("costwatch.db"),

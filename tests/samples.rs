@@ -225,10 +225,17 @@ fn csv_tag_columns_are_carried_into_facts() {
     let (text, total) = legacy_csv(300);
     std::fs::write(&file, text).unwrap();
     let config = write_config(dir.path(), &file, &["user:team"]);
-    let out = run(costwatch(dir.path()).args(["sync", "--config"]).arg(&config));
+    let out = run(costwatch(dir.path())
+        .args(["sync", "--config"])
+        .arg(&config));
     assert!(out.status.success(), "{}", stderr(&out));
     let sums = tag_sums(&dir.path().join("s.db"));
-    let team = |t: usize| -> f64 { (0..300).filter(|i| i % 3 == t).map(|i| (i % 9) as f64 * 0.5).sum() };
+    let team = |t: usize| -> f64 {
+        (0..300)
+            .filter(|i| i % 3 == t)
+            .map(|i| (i % 9) as f64 * 0.5)
+            .sum()
+    };
     assert!(close(sums["user:team=red"], team(0)), "{sums:?}");
     assert!(close(sums[""], team(1)), "{sums:?}");
     assert!(close(sums["user:team=blue"], team(2)), "{sums:?}");
@@ -248,7 +255,7 @@ fn cur2_map_tags_and_focus_parquet() {
             '11111111111' || (i % 3) AS line_item_usage_account_id, \
             CASE WHEN i % 50 = 0 THEN 'Tax' WHEN i % 40 = 0 THEN 'SavingsPlanNegation' ELSE 'Usage' END AS line_item_line_item_type, \
             'AmazonEC2' AS line_item_product_code, 'BoxUsage:t3.micro' AS line_item_usage_type, \
-            (i % 7) * 0.25 AS line_item_unblended_cost, 1.0::DOUBLE AS line_item_usage_amount, 'us-east-1' AS product_region_code, \
+            ((i % 7) * 0.25)::DOUBLE AS line_item_unblended_cost, 1.0::DOUBLE AS line_item_usage_amount, 'us-east-1' AS product_region_code, \
             CASE WHEN i % 3 = 0 THEN MAP {{'user_team': 'red', 'user_app': 'a' || (i % 2)}} \
                  WHEN i % 3 = 1 THEN MAP {{'user_team': 'blue'}} ELSE NULL END AS resource_tags \
           FROM range(5000) t(i)) TO '{}' (FORMAT parquet, ROW_GROUP_SIZE 1000)",
@@ -257,7 +264,7 @@ fn cur2_map_tags_and_focus_parquet() {
     duckdb(&format!(
         "COPY (SELECT TIMESTAMP '2025-06-01' + INTERVAL (i % 30) DAY AS ChargePeriodStart, \
             TIMESTAMP '2025-06-01' AS BillingPeriodStart, '222' AS SubAccountId, \
-            CASE WHEN i % 10 = 0 THEN 'Credit' ELSE 'Usage' END AS ChargeCategory, \
+            CASE WHEN i % 10 = 1 THEN 'Credit' ELSE 'Usage' END AS ChargeCategory, \
             'Amazon S3' AS ServiceName, 'Storage' AS ChargeDescription, \
             CAST((i % 5) * 1.5 AS DECIMAL(18, 4)) AS BilledCost, CAST((i % 5) * 1.25 AS DECIMAL(18, 4)) AS EffectiveCost, \
             MAP {{'user:team': 'green'}} AS Tags \
@@ -315,11 +322,14 @@ fn bad_input_is_named_and_nothing_is_half_written() {
         assert!(close(ledger_sum(&db, ""), total), "ledger changed");
     };
 
-    // An unparsable number in row 3.
+    // An unparsable number in row 4.
     let mut lines: Vec<String> = text.lines().map(String::from).collect();
-    lines[3] = lines[3].replacen(",1.5,", ",1.5x,", 1);
+    lines[4] = lines[4].replacen(",1.5,", ",1.5x,", 1);
     std::fs::write(&data, lines.join("\n")).unwrap();
-    failed(&data, &["cur.csv", "row 3", "lineItem/UnblendedCost", "1.5x"]);
+    failed(
+        &data,
+        &["cur.csv", "row 4", "lineItem/UnblendedCost", "1.5x"],
+    );
 
     // A malformed date.
     let mut lines: Vec<String> = text.lines().map(String::from).collect();

@@ -179,3 +179,26 @@ pub fn post_json(peer: &Peer, path: &str, body: &serde_json::Value) -> u16 {
         .and_then(|s| s.parse().ok())
         .unwrap_or(0)
 }
+
+impl Peer {
+    /// SDK configuration for a client of this peer: dummy credentials, us-east-1, no retries.
+    pub async fn sdk_config(&self) -> aws_config::SdkConfig {
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .endpoint_url(self.endpoint())
+            .credentials_provider(aws_credential_types::Credentials::new(
+                "testing", "testing", None, None, "test",
+            ))
+            .retry_config(aws_config::retry::RetryConfig::disabled())
+            .load()
+            .await
+    }
+}
+
+/// `costwatch run --config CONFIG --date DATE` in `dir`.
+pub fn run_daily(dir: &Path, config: &Path, date: &str) -> Output {
+    run(costwatch(dir)
+        .args(["run", "--config"])
+        .arg(config)
+        .args(["--date", date]))
+}

@@ -295,8 +295,12 @@ pub mod __export {
 #[macro_export]
 macro_rules! export_rule {
     ($rule:ty) => {
+        // Only the WebAssembly build exports the interface, so a plugin's own `cargo test`
+        // (native, where a `cdylib` cannot carry the component's export names) links too.
+        #[cfg(target_arch = "wasm32")]
         struct __CostwatchRuleExport;
 
+        #[cfg(target_arch = "wasm32")]
         impl $crate::bindings::exports::costwatch::rule::rule::Guest for __CostwatchRuleExport {
             fn info() -> $crate::RuleInfo {
                 $crate::__export::info::<$rule>()
@@ -314,7 +318,14 @@ macro_rules! export_rule {
             }
         }
 
+        #[cfg(target_arch = "wasm32")]
         $crate::bindings::export!(__CostwatchRuleExport with_types_in $crate::bindings);
+
+        // Checked natively too: the type must be a rule.
+        const _: fn() = || {
+            fn is_rule<R: $crate::Rule>() {}
+            is_rule::<$rule>();
+        };
     };
 }
 

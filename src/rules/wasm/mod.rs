@@ -167,17 +167,19 @@ impl PluginRule {
         }
         let mut plugin = Self::load(path, limits).map_err(|e| {
             format!(
-                "rules.plugin = {:?} (entry at line {}): {e:#}",
+                "rules.plugin = {:?}{}: {e:#}",
                 path.display().to_string(),
-                entry.line
+                at_line(entry.line)
             )
         })?;
         plugin.configure(&entry.config).map_err(|e| {
             format!(
-                "rules.config of rule {:?} (plugin {}, entry at line {}): {e:#}",
+                "rules.config of rule {:?} (plugin {}{}): {e:#}",
                 plugin.id,
                 path.display(),
-                entry.line
+                at_line(entry.line)
+                    .replacen(" (", ", ", 1)
+                    .trim_end_matches(')')
             )
         })?;
         Ok(plugin)
@@ -269,7 +271,7 @@ impl PluginRule {
                     "overflowed its stack (call stack exhausted) and was stopped".to_string()
                 }
                 wasmtime::Trap::UnreachableCodeReached => match state.panic_message() {
-                    Some(message) => format!("panicked: {message}"),
+                    Some(message) => format!("panicked: {}", message.replace('\n', " ")),
                     None => {
                         let output = state.output();
                         let last = output.lines().rev().find(|l| !l.trim().is_empty());
@@ -279,9 +281,10 @@ impl PluginRule {
                         }
                     }
                 },
+                // Rust guests keep their stack in linear memory: overflowing it is the usual
+                // way safe code gets here.
                 wasmtime::Trap::MemoryOutOfBounds => {
-                    "accessed memory out of bounds and was stopped (a stack overflow in a \
-                     plugin's shadow stack ends this way too)"
+                    "overflowed its stack or accessed memory out of bounds, and was stopped"
                         .to_string()
                 }
                 other => format!("trapped and was stopped: {other}"),
@@ -375,6 +378,15 @@ impl Rule for PluginRule {
             }
         }
         Ok(findings)
+    }
+}
+
+/// ` (entry at line N)`, or nothing for an entry not from a file.
+fn at_line(line: usize) -> String {
+    if line == 0 {
+        String::new()
+    } else {
+        format!(" (entry at line {line})")
     }
 }
 

@@ -308,8 +308,8 @@ pub fn read_parquet(path: &Path, options: &ReadOptions) -> Result<Facts> {
         rows += meta.row_group(g).num_rows();
     }
     let job = Job {
+        path,
         shown: &shown,
-        reader: &reader,
         layout: &layout,
         plans: &plans,
         slot_of: &slot_of,
@@ -340,8 +340,8 @@ pub fn read_parquet(path: &Path, options: &ReadOptions) -> Result<Facts> {
 }
 
 struct Job<'a> {
+    path: &'a Path,
     shown: &'a str,
-    reader: &'a SerializedFileReader<File>,
     layout: &'a Layout,
     plans: &'a [Plan],
     slot_of: &'a [usize],
@@ -356,17 +356,28 @@ impl Job<'_> {
         let mut agg = Aggregator::new(self.tag_keys.to_vec());
         let mut days = DayCache::default();
         let mut key_cache: HashMap<Vec<u8>, Option<usize>> = HashMap::new();
+        // Each worker has its own file handle: clones of one `File` share the read offset.
+        let mut reader = None;
         loop {
             let g = self.next.fetch_add(1, Ordering::Relaxed);
             if g >= self.first_row.len() {
                 return Ok(agg);
             }
-            self.group(g, &mut agg, &mut days, &mut key_cache)?;
+            if reader.is_none() {
+                let file = File::open(self.path)
+                    .map_err(|e| Error::input(format!("{}: cannot open: {e}", self.shown)))?;
+                reader = Some(SerializedFileReader::new(file).map_err(|e| {
+                    Error::input(format!("{}: not a readable Parquet file: {e}", self.shown))
+                })?);
+            }
+            let reader = reader.as_ref().expect("opened above");
+            self.group(reader, g, &mut agg, &mut days, &mut key_cache)?;
         }
     }
 
     fn group(
         &self,
+        reader: &SerializedFileReader<File>,
         g: usize,
         agg: &mut Aggregator,
         days: &mut DayCache,
@@ -376,7 +387,7 @@ impl Job<'_> {
         let fail = |e: parquet::errors::ParquetError| {
             Error::input(format!("{shown}: row group {g}: cannot read: {e}"))
         };
-        let rg = self.reader.get_row_group(g).map_err(fail)?;
+        let rg = reader.get_row_group(g).map_err(fail)?;
         let mut cols: Vec<Column> = self
             .plans
             .iter()
