@@ -100,12 +100,10 @@ pub struct FileStamp {
     pub periods: Vec<String>,
 }
 
-/// Billing metrics are service-level estimates: mixing them with detailed sources would make
-/// series appear and vanish, so they feed rules only when no detailed source has data.
-const BILLING_METRICS_ONLY_ALONE: &str = "(source <> 'billing_metrics' OR NOT EXISTS (
-    SELECT 1 FROM daily_costs WHERE source IN ('cur', 'cost_explorer')))";
-
-/// Sources in order of preference when several cover the same day: the most detailed wins.
+/// Sources in order of preference: rules read the most detailed source that has data in the
+/// window, and only that one. Sources name services and usage types differently (CUR product
+/// codes, Cost Explorer service names, service-level billing metrics), so mixing them day by day
+/// would make series appear and vanish, which reads as new spend or drops.
 const SOURCE_RANK_SQL: &str =
     "CASE source WHEN 'cur' THEN 0 WHEN 'cost_explorer' THEN 1 ELSE 2 END";
 
@@ -165,15 +163,15 @@ impl Ledger {
         Ok(written)
     }
 
-    /// Usage cost per series and day in `[from, to]`, from the preferred source of each day.
+    /// Usage cost per series and day in `[from, to]`, from the preferred source of the window.
     pub fn usage_series(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<SeriesCosts>> {
         let sql = format!(
             "WITH ranked AS (
                 SELECT *, {SOURCE_RANK_SQL} AS rank FROM daily_costs
-                WHERE day BETWEEN ?1 AND ?2 AND charge_category = 'usage' AND {BILLING_METRICS_ONLY_ALONE}),
-             best AS (SELECT day, MIN(rank) AS rank FROM ranked GROUP BY day)
+                WHERE day BETWEEN ?1 AND ?2 AND charge_category = 'usage'),
+             best AS (SELECT MIN(rank) AS rank FROM ranked)
              SELECT r.account, r.service_code, MAX(r.service_name), r.usage_type, r.day, SUM(r.unblended_cost)
-             FROM ranked r JOIN best b ON r.day = b.day AND r.rank = b.rank
+             FROM ranked r JOIN best b ON r.rank = b.rank
              GROUP BY r.account, r.service_code, r.usage_type, r.day
              ORDER BY r.account, r.service_code, r.usage_type, r.day"
         );
@@ -204,14 +202,14 @@ impl Ledger {
         Ok(out)
     }
 
-    /// Total usage cost per day in `[from, to]` (preferred source per day), ascending.
+    /// Total usage cost per day in `[from, to]` (preferred source of the window), ascending.
     pub fn usage_totals(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<(NaiveDate, f64)>> {
         let sql = format!(
             "WITH ranked AS (
                 SELECT day, unblended_cost, {SOURCE_RANK_SQL} AS rank FROM daily_costs
-                WHERE day BETWEEN ?1 AND ?2 AND charge_category = 'usage' AND {BILLING_METRICS_ONLY_ALONE}),
-             best AS (SELECT day, MIN(rank) AS rank FROM ranked GROUP BY day)
-             SELECT r.day, SUM(r.unblended_cost) FROM ranked r JOIN best b ON r.day = b.day AND r.rank = b.rank
+                WHERE day BETWEEN ?1 AND ?2 AND charge_category = 'usage'),
+             best AS (SELECT MIN(rank) AS rank FROM ranked)
+             SELECT r.day, SUM(r.unblended_cost) FROM ranked r JOIN best b ON r.rank = b.rank
              GROUP BY r.day ORDER BY r.day"
         );
         let mut stmt = self.conn.prepare(&sql)?;
@@ -292,4 +290,66 @@ fn insert_facts(conn: &rusqlite::Connection, source: &str, facts: &Facts) -> Res
         ])?;
     }
     Ok(days.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fact(day: &str, service: &str, cost: f64) -> (FactKey, FactValue) {
+        let day: NaiveDate = day.parse().unwrap();
+        let key = FactKey {
+            billing_period: day.format("%Y-%m").to_string(),
+            day,
+            account: "1".into(),
+            service_code: service.into(),
+            usage_type: "BoxUsage".into(),
+            region: String::new(),
+            category: ChargeCategory::Usage,
+            tags: String::new(),
+        };
+        (
+            key,
+            FactValue {
+                service_name: service.into(),
+                unblended: cost,
+                ..Default::default()
+            },
+        )
+    }
+
+    #[test]
+    fn rules_read_one_source_for_the_whole_window() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::open(&dir.path().join("l.db")).unwrap();
+        let cur: Facts = [
+            fact("2026-03-01", "AmazonEC2", 10.0),
+            fact("2026-03-02", "AmazonEC2", 11.0),
+        ]
+        .into();
+        ledger
+            .replace_periods("cur", &["2026-03".into()], &cur, &[])
+            .unwrap();
+        let ce: Facts = ["2026-03-01", "2026-03-02", "2026-03-03"]
+            .map(|d| fact(d, "Amazon EC2 - Compute", 12.0))
+            .into();
+        let days: Vec<NaiveDate> = ce.keys().map(|k| k.day).collect();
+        ledger
+            .replace_days("cost_explorer", &days, &ce, "2026-03-04".parse().unwrap())
+            .unwrap();
+
+        let (from, to) = ("2026-03-01".parse().unwrap(), "2026-03-03".parse().unwrap());
+        let series = ledger.usage_series(from, to).unwrap();
+        assert_eq!(series.len(), 1);
+        assert_eq!(series[0].service_code, "AmazonEC2");
+        assert_eq!(
+            ledger.usage_totals(from, to).unwrap().len(),
+            2,
+            "the CUR's missing day stays missing"
+        );
+        let only_ce = ledger
+            .usage_series("2026-03-03".parse().unwrap(), to)
+            .unwrap();
+        assert_eq!(only_ce[0].service_code, "Amazon EC2 - Compute");
+    }
 }

@@ -1,0 +1,115 @@
+#!/usr/bin/env python3
+"""CUR ingest benchmark: `costwatch sync --data FILE --ledger DB` vs DuckDB and polars.
+
+Side by side in one run, on the same synthetic CUR (../shared/bench/gen_cur.py), both
+formats (CUR 2.0 Parquet, legacy CUR CSV.gz). costwatch runs end to end (read, aggregate to
+daily facts, write the SQLite ledger); DuckDB and polars run the reference aggregation
+(../shared/bench/bench.py: SUM(unblended) GROUP BY day, product, usage type, account).
+Median of --runs runs, each in a fresh process; peak RSS of each process.
+
+  python3 bench/ingest.py --rows 500000          # quick (about 2 minutes incl. generation)
+  python3 bench/ingest.py --rows 5000000         # the reference file: 5.59 M line items
+
+Creates target/bench-venv (duckdb, polars, pyarrow, numpy from PyPI) on first use and builds
+the release binary unless --no-build.
+"""
+import argparse
+import glob
+import json
+import os
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SHARED = os.path.join(os.path.dirname(REPO), "shared", "bench")
+VENV = os.path.join(REPO, "target", "bench-venv")
+PY = os.path.join(VENV, "bin", "python")
+PACKAGES = ["duckdb", "polars", "pyarrow", "numpy"]
+
+
+def ensure_venv():
+    if not os.path.exists(PY):
+        subprocess.run([sys.executable, "-m", "venv", VENV], check=True)
+    probe = subprocess.run([PY, "-c", "import duckdb, polars, pyarrow, numpy"], capture_output=True)
+    if probe.returncode != 0:
+        subprocess.run([PY, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *PACKAGES],
+                       check=True)
+
+
+def run_costwatch(binary, path, runs):
+    """End-to-end sync into a fresh ledger; (times, peak RSS MB, ledger total, groups)."""
+    times, rss = [], []
+    total = groups = None
+    for _ in range(runs):
+        with tempfile.TemporaryDirectory() as tmp:
+            db = os.path.join(tmp, "bench.db")
+            t = time.perf_counter()
+            proc = subprocess.Popen([binary, "sync", "--data", path, "--ledger", db],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            _, status, usage = os.wait4(proc.pid, 0)
+            times.append(time.perf_counter() - t)
+            err = proc.stderr.read().decode()
+            proc.stderr.close()
+            if os.waitstatus_to_exitcode(status) != 0:
+                raise SystemExit(f"costwatch failed on {path}:\n{err}")
+            rss.append(usage.ru_maxrss / 1024)
+            con = sqlite3.connect(db)
+            total, groups = con.execute("SELECT SUM(unblended_cost), COUNT(*) FROM daily_costs").fetchone()
+            con.close()
+    return times, max(rss), total, groups
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rows", type=int, default=500_000)
+    ap.add_argument("--data", help="generated data folder (default /tmp/costwatch-bench-ROWS)")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--formats", nargs="+", default=["parquet", "csv"])
+    ap.add_argument("--engines", nargs="+", default=["duckdb", "polars"])
+    ap.add_argument("--min-idle", type=float, default=0.0,
+                    help="bench.py waits for this system idle fraction before each engine run")
+    ap.add_argument("--no-build", action="store_true")
+    a = ap.parse_args()
+
+    ensure_venv()
+    data = a.data or f"/tmp/costwatch-bench-{a.rows}"
+    if not os.path.exists(os.path.join(data, "ground_truth.json")):
+        subprocess.run([PY, os.path.join(SHARED, "gen_cur.py"), "--rows", str(a.rows), "--out", data], check=True)
+    truth = json.load(open(os.path.join(data, "ground_truth.json")))
+    if not a.no_build:
+        subprocess.run(["cargo", "build", "--release", "--bin", "costwatch"], cwd=REPO, check=True)
+    binary = os.path.join(REPO, "target", "release", "costwatch")
+
+    files = {"parquet": sorted(glob.glob(f"{data}/cur2/**/*.parquet", recursive=True)),
+             "csv": sorted(glob.glob(f"{data}/legacy/**/*.csv.gz", recursive=True))}
+    rows = truth["rows"]
+    print(f"{rows:,} line items, total unblended {truth['total_unblended']:.2f}; "
+          f"{a.runs} runs each, median; {a.threads} threads for DuckDB/polars", flush=True)
+    summary = []
+    for fmt in a.formats:
+        path = files[fmt][0]
+        times, rss, total, groups = run_costwatch(binary, path, a.runs)
+        med = statistics.median(times)
+        ok = abs(total - truth["total_unblended"]) < 1e-6 * max(1.0, abs(truth["total_unblended"])) + 0.01
+        print(f"{fmt:8s} costwatch  median={med:6.2f}s  runs={[round(t, 2) for t in times]}  "
+              f"{rows / med / 1e6:6.2f} M rows/s  facts={groups}  total={total:.2f} ({'ok' if ok else 'MISMATCH'})  "
+              f"rss={rss:.0f}MB", flush=True)
+        out = os.path.join(data, f"engines-{fmt}.json")
+        subprocess.run([PY, os.path.join(SHARED, "bench.py"), "--data", data, "--threads", str(a.threads),
+                        "--runs", str(a.runs), "--engines", *a.engines, "--formats", fmt, "--out", out,
+                        "--min-idle", str(a.min_idle)], check=True)
+        for r in json.load(open(out)):
+            summary.append((fmt, r["engine"], r["median_s"] / med, r["peak_rss_mb"], med, rss))
+    print("\nthroughput ratio (engine time / costwatch time; > 1 means costwatch is faster):")
+    for fmt, eng, ratio, eng_rss, med, rss in summary:
+        print(f"  {fmt:8s} vs {eng:7s} {ratio:5.2f}x   costwatch {med:.2f}s {rss:.0f} MB peak RSS, "
+              f"{eng} {eng_rss} MB")
+
+
+if __name__ == "__main__":
+    main()
