@@ -74,6 +74,13 @@ impl Job {
                 FilesSource::new(files.paths.clone()).with_tag_keys(&config.sources.tag_keys),
             ));
         }
+        if let Some(cur_s3) = &config.sources.cur_s3 {
+            sources.push(Box::new(crate::sources::cur_s3::CurS3Source::new(
+                cur_s3.clone(),
+                config.aws.clone(),
+                &config.sources.tag_keys,
+            )));
+        }
         if let Some(ce) = &config.sources.cost_explorer {
             sources.push(Box::new(CostExplorerSource::new(
                 ce.clone(),

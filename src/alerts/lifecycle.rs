@@ -60,3 +60,117 @@ pub fn apply(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::{Scope, Severity};
+
+    fn finding(day: &str, severity: Severity) -> Finding {
+        Finding {
+            rule: "spike".into(),
+            scope: Scope {
+                account: "1".into(),
+                service_code: "AmazonEC2".into(),
+                service_name: "Amazon EC2".into(),
+                usage_type: "BoxUsage".into(),
+            },
+            day: day.parse().unwrap(),
+            severity,
+            observed: 100.0,
+            expected: 10.0,
+            score: 9.0,
+            monthly_impact: 2736.0,
+            message: "spike".into(),
+            detail: None,
+            action: crate::rules::Action::Notify,
+        }
+    }
+
+    fn day(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn repeats_update_escalations_alert_quiet_findings_resolve() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::open(&dir.path().join("l.db")).unwrap();
+        let apply_on = |run: &str, data: &str, findings: Vec<Finding>| {
+            apply(&ledger, day(run), day(data), findings, &["spike"], 3).unwrap()
+        };
+        let first = apply_on(
+            "2026-03-02",
+            "2026-03-01",
+            vec![finding("2026-03-01", Severity::Warning)],
+        );
+        assert_eq!(
+            (first.alerts.len(), first.alerts[0].reason.as_str()),
+            (1, "new")
+        );
+
+        let rerun = apply_on(
+            "2026-03-02",
+            "2026-03-01",
+            vec![finding("2026-03-01", Severity::Warning)],
+        );
+        assert_eq!(
+            (rerun.alerts.len(), rerun.updated),
+            (0, 0),
+            "a rerun of the same day changes nothing"
+        );
+
+        let repeat = apply_on(
+            "2026-03-03",
+            "2026-03-02",
+            vec![finding("2026-03-02", Severity::Warning)],
+        );
+        assert_eq!((repeat.alerts.len(), repeat.updated), (0, 1));
+
+        let worse = apply_on(
+            "2026-03-04",
+            "2026-03-03",
+            vec![finding("2026-03-03", Severity::Critical)],
+        );
+        assert_eq!(worse.alerts[0].reason, "escalated");
+
+        let quiet = apply_on("2026-03-07", "2026-03-06", vec![]);
+        assert_eq!(quiet.resolved, 0, "three quiet days are not enough");
+        let resolved = apply_on("2026-03-08", "2026-03-07", vec![]);
+        assert_eq!(resolved.resolved, 1);
+
+        let again = apply_on(
+            "2026-03-09",
+            "2026-03-08",
+            vec![finding("2026-03-08", Severity::Warning)],
+        );
+        assert_eq!(
+            again.alerts[0].reason, "new",
+            "a recurrence after resolution is news"
+        );
+    }
+
+    #[test]
+    fn a_failed_rule_keeps_its_findings_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::open(&dir.path().join("l.db")).unwrap();
+        apply(
+            &ledger,
+            day("2026-03-02"),
+            day("2026-03-01"),
+            vec![finding("2026-03-01", Severity::Info)],
+            &["spike"],
+            1,
+        )
+        .unwrap();
+        let out = apply(
+            &ledger,
+            day("2026-03-10"),
+            day("2026-03-09"),
+            vec![],
+            &[],
+            1,
+        )
+        .unwrap();
+        assert_eq!(out.resolved, 0);
+    }
+}

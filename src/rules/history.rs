@@ -124,3 +124,66 @@ impl History {
         (i >= 0 && (i as usize) < self.totals.len()).then_some(i as usize)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ledger::{ChargeCategory, FactKey, FactValue, Facts};
+
+    #[test]
+    fn a_day_still_being_billed_is_not_evaluated() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::open(&dir.path().join("l.db")).unwrap();
+        let start: NaiveDate = "2026-03-01".parse().unwrap();
+        let facts: Facts = (0..10u64)
+            .map(|i| {
+                let day = start + Days::new(i);
+                let key = FactKey {
+                    billing_period: "2026-03".into(),
+                    day,
+                    account: "1".into(),
+                    service_code: "AmazonEC2".into(),
+                    usage_type: "BoxUsage".into(),
+                    region: String::new(),
+                    category: ChargeCategory::Usage,
+                    tags: String::new(),
+                };
+                // The tenth day has only a third of a normal day's cost so far.
+                let cost = if i == 9 { 30.0 } else { 100.0 };
+                (
+                    key,
+                    FactValue {
+                        unblended: cost,
+                        ..Default::default()
+                    },
+                )
+            })
+            .collect();
+        ledger
+            .replace_periods("cur", &["2026-03".into()], &facts, &[])
+            .unwrap();
+        let history = History::load(&ledger, start, start + Days::new(12)).unwrap();
+        let detection = Detection::default();
+        let run = |d: u64| history.newest_complete_day(start + Days::new(d), &detection);
+        assert_eq!(
+            run(9),
+            Some(start + Days::new(8)),
+            "a complete yesterday is evaluated"
+        );
+        assert_eq!(
+            run(10),
+            Some(start + Days::new(8)),
+            "a partial yesterday is skipped"
+        );
+        assert_eq!(
+            run(11),
+            Some(start + Days::new(8)),
+            "missing days are skipped within the allowed lag"
+        );
+        assert_eq!(
+            run(13),
+            None,
+            "older than the allowed lag: nothing to evaluate"
+        );
+    }
+}

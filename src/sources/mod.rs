@@ -3,6 +3,7 @@
 pub mod billing_metrics;
 pub mod cost_explorer;
 pub mod cur;
+pub mod cur_s3;
 pub mod files;
 
 use crate::ledger::{Ledger, SourceReport};

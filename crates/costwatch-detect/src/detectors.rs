@@ -274,7 +274,9 @@ pub fn creep(s: &DailySeries, p: &Params) -> Option<Detection> {
         return None;
     }
     let before_weekday = weekday_before(s.last_weekday, short);
-    let b = Baseline::new(before, before_weekday, c.long_days, p, 0.0);
+    let mut b = Baseline::new(before, before_weekday, c.long_days, p, 0.0);
+    // The ratio-to-week profile is not thrown by growth: use the recent days too.
+    b.profile = weekday_profile(trailing(s.amounts, c.long_days + short), s.last_weekday);
     let long = b.logs(trailing(before, c.long_days), before_weekday);
     let recent = b.logs(&s.amounts[n - short..], s.last_weekday);
 
@@ -298,35 +300,7 @@ pub fn creep(s: &DailySeries, p: &Params) -> Option<Detection> {
     let end_var = 1.0 / m + 3.0 * (m - 1.0) / (m * (m + 1.0));
     let distance = (big_l - 1.0) / 2.0 + m;
     let trend_var = distance * distance * 12.0 / (big_l * big_l * big_l - big_l);
-    let mut stderr = 1.1 * noise * (end_var + 1.0 / big_l + trend_var).sqrt();
-    let mut rise = rise;
-    if std::env::var("CW_HINGE").is_ok() {
-        // Hinge: excess_j = c * max(0, j - t0 + 1), best t0; clip upward outliers.
-        let cap = 4.0 * noise;
-        let mut best = f64::NEG_INFINITY;
-        for t0 in 0..short.saturating_sub(2) {
-            let h: Vec<f64> = (0..short)
-                .map(|j| (j as f64 - t0 as f64 + 1.0).max(0.0))
-                .collect();
-            let shh: f64 = h.iter().map(|v| v * v).sum();
-            let sh: f64 = h.iter().sum();
-            // clip each excess to the hinge prediction + cap is circular; clip to previous + cap
-            let she: f64 = h
-                .iter()
-                .zip(&excess)
-                .map(|(a, e)| a * e.min(cap * (1.0 + *a)))
-                .sum();
-            let cc = she / shh;
-            let var =
-                noise * noise * (1.0 / shh + (1.0 / big_l + trend_var) * sh * sh / (shh * shh));
-            let z = cc / (1.1 * var.sqrt());
-            if z > best {
-                best = z;
-            }
-        }
-        rise = best;
-        stderr = 1.0;
-    }
+    let stderr = 1.1 * noise * (end_var + 1.0 / big_l + trend_var).sqrt();
 
     let observed = b.cost_of(median(trailing(&recent, level_days)), None);
     let expected = b.cost_of(projected(short - (level_days + 1) / 2), None);

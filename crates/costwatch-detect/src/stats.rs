@@ -75,8 +75,10 @@ pub fn weekday_of(i: usize, len: usize, last_weekday: u8) -> usize {
     (last_weekday as usize + 7 - back) % 7
 }
 
-/// Multiplicative weekday profile: for each weekday (0 = Monday) the median of
-/// that weekday's values divided by the mean of the seven weekday medians.
+/// Multiplicative weekday profile (0 = Monday), by ratio to a centered 7-day
+/// moving average: for each weekday the median ratio of its days to the
+/// average of the week around them, normalised to a mean of 1. Comparing each
+/// day with its own week keeps trends and level changes out of the profile.
 ///
 /// The factors are shrunk towards 1 by how much of their spread the sampling
 /// noise of a median could explain (James–Stein style, conservatively: three
@@ -85,35 +87,45 @@ pub fn weekday_of(i: usize, len: usize, last_weekday: u8) -> usize {
 /// Returns all ones with fewer than two full weeks or no spend. Factors are
 /// floored at `0.05` so a normally idle weekday keeps a small, finite expectation.
 pub fn weekday_profile(xs: &[f64], last_weekday: u8) -> [f64; 7] {
-    let mut profile = [1.0; 7];
-    if xs.len() < 14 {
-        return profile;
+    let flat = [1.0; 7];
+    let n = xs.len();
+    if n < 14 {
+        return flat;
     }
-    let weekday = |i: usize| weekday_of(i, xs.len(), last_weekday);
-    let mut by_day: [Vec<f64>; 7] = Default::default();
-    for (i, &x) in xs.iter().enumerate() {
-        by_day[weekday(i)].push(x);
+    let weekday = |i: usize| weekday_of(i, n, last_weekday);
+    let mut ratios: [Vec<f64>; 7] = Default::default();
+    for i in 3..n - 3 {
+        let week = mean(&xs[i - 3..=i + 3]);
+        if week > 0.0 {
+            ratios[weekday(i)].push(xs[i] / week);
+        }
     }
-    let medians: Vec<f64> = by_day.iter().map(|d| median(d)).collect();
-    let overall = mean(&medians);
-    if overall <= 0.0 || !overall.is_finite() {
-        return profile;
+    if ratios.iter().any(|r| r.len() < 2) {
+        return flat;
     }
-    let raw: Vec<f64> = medians.iter().map(|m| m / overall).collect();
-    let residuals: Vec<f64> = xs
-        .iter()
-        .enumerate()
-        .map(|(i, x)| x / overall - raw[weekday(i)])
+    let medians: Vec<f64> = ratios.iter().map(|r| median(r)).collect();
+    let norm = mean(&medians);
+    if norm <= 0.0 || !norm.is_finite() {
+        return flat;
+    }
+    let raw: Vec<f64> = medians.iter().map(|m| m / norm).collect();
+    let residuals: Vec<f64> = (0..7)
+        .flat_map(|w| {
+            let f = raw[w];
+            ratios[w].iter().map(move |r| r / norm - f)
+        })
         .collect();
     // Variance of one weekday's median under noise alone, vs the factors' spread.
     let noise = 1.2533 * mad(&residuals);
-    let sampling = noise * noise / (xs.len() / 7) as f64;
+    let fewest = ratios.iter().map(Vec::len).min().unwrap_or(1) as f64;
+    let sampling = noise * noise / fewest;
     let spread = raw.iter().map(|f| (f - 1.0).powi(2)).sum::<f64>() / 7.0;
     let shrink = if spread > 0.0 {
         (1.0 - 3.0 * sampling / spread).max(0.0)
     } else {
         0.0
     };
+    let mut profile = flat;
     for (p, f) in profile.iter_mut().zip(&raw) {
         *p = (1.0 + shrink * (f - 1.0)).max(0.05);
     }

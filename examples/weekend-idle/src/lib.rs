@@ -41,7 +41,9 @@ impl Rule for WeekendIdle {
             min_daily: c.number("min_daily", 20.0, "ignore weekend days cheaper than this (dollars)")?,
         };
         if rule.weeks > 4 {
-            return Err(RuleError::BadConfig("weeks: at most 4 (the rule asks for 35 days)".into()));
+            return Err(RuleError::BadConfig(
+                "weeks: at most 4 (the rule asks for 35 days)".into(),
+            ));
         }
         Ok(rule)
     }
@@ -82,7 +84,11 @@ impl WeekendIdle {
         if today < self.alert_share * weekday_cost {
             return None;
         }
-        let day_name = if ctx.weekday == 5 { "Saturday" } else { "Sunday" };
+        let day_name = if ctx.weekday == 5 {
+            "Saturday"
+        } else {
+            "Sunday"
+        };
         let message = format!(
             "Compute in {} ran through the weekend: {day_name} {} cost {}, like a weekday ({}); \
              weekends usually cost {}.",
@@ -135,10 +141,22 @@ mod tests {
     #[test]
     fn forgotten_weekend_fires_usual_weekend_does_not() {
         let rule = WeekendIdle::from_config(&mut Config::new(Vec::new())).unwrap();
-        let saturday = Context { day: "2026-03-14".into(), weekday: 5, config: Vec::new() };
-        assert!(rule.evaluate(&saturday, &[series(weeks(11.0))]).unwrap().is_empty());
+        let saturday = Context {
+            day: "2026-03-14".into(),
+            weekday: 5,
+            config: Vec::new(),
+        };
+        assert!(
+            rule.evaluate(&saturday, &[series(weeks(11.0))])
+                .unwrap()
+                .is_empty()
+        );
         let found = rule.evaluate(&saturday, &[series(weeks(95.0))]).unwrap();
         assert_eq!(found.len(), 1, "{found:?}");
-        assert!(found[0].message.contains("Saturday"), "{}", found[0].message);
+        assert!(
+            found[0].message.contains("Saturday"),
+            "{}",
+            found[0].message
+        );
     }
 }

@@ -153,7 +153,11 @@ impl ContainerInsights {
         let place = format!(
             "account {} {}",
             s.key.account,
-            if s.key.region.is_empty() { "(all regions)" } else { &s.key.region }
+            if s.key.region.is_empty() {
+                "(all regions)"
+            } else {
+                &s.key.region
+            }
         );
         let message = format!(
             "Creeping {what} in {place}: {}/day now against {}/day before, growing {:.1}%/day over \
@@ -162,7 +166,12 @@ impl ContainerInsights {
             money(base),
             growth * 100.0,
             self.short_days,
-            if long_slope > 0.0 { short_slope / long_slope } else { f64::INFINITY }.min(99.9),
+            if long_slope > 0.0 {
+                short_slope / long_slope
+            } else {
+                f64::INFINITY
+            }
+            .min(99.9),
             money(monthly_impact),
         );
         let detail = if metrics {
@@ -240,11 +249,21 @@ mod tests {
         let flat: Vec<f64> = (0..90).map(|i| 18.0 + (i % 7) as f64 * 0.3).collect();
         assert!(rule().evaluate(&ctx(), &[series(flat)]).unwrap().is_empty());
         let creep: Vec<f64> = (0..90)
-            .map(|i| if i < 70 { 18.0 } else { 18.0 * 1.03f64.powi(i - 69) })
+            .map(|i| {
+                if i < 70 {
+                    18.0
+                } else {
+                    18.0 * 1.03f64.powi(i - 69)
+                }
+            })
             .collect();
         let found = rule().evaluate(&ctx(), &[series(creep)]).unwrap();
         assert_eq!(found.len(), 1);
-        assert!(found[0].message.contains("custom metrics"), "{}", found[0].message);
+        assert!(
+            found[0].message.contains("custom metrics"),
+            "{}",
+            found[0].message
+        );
         assert!(found[0].detail.as_deref().unwrap().contains("metric-month"));
     }
 }

@@ -34,18 +34,37 @@ impl Rule for NatGateway {
 
     fn from_config(c: &mut Config) -> Result<Self, RuleError> {
         Ok(Self {
-            window_days: c.days("window_days", 28, "days before the evaluated day that form the baseline")?
-                as usize,
+            window_days: c.days(
+                "window_days",
+                28,
+                "days before the evaluated day that form the baseline",
+            )? as usize,
             k: c.number("k", 4.0, "minimum robust z-score of the day")?,
-            min_abs_delta: c.number("min_abs_delta", 10.0, "minimum excess over the baseline, dollars per day")?,
-            min_relative: c.number("min_relative", 0.5, "minimum excess over the baseline, relative")?,
+            min_abs_delta: c.number(
+                "min_abs_delta",
+                10.0,
+                "minimum excess over the baseline, dollars per day",
+            )?,
+            min_relative: c.number(
+                "min_relative",
+                0.5,
+                "minimum excess over the baseline, relative",
+            )?,
             noise_floor: c.number(
                 "noise_floor",
                 0.05,
                 "noise is never assumed below this share of the baseline",
             )?,
-            warning_monthly: c.number("warning_monthly", 100.0, "monthly impact from which it is a warning")?,
-            critical_monthly: c.number("critical_monthly", 1000.0, "monthly impact from which it is critical")?,
+            warning_monthly: c.number(
+                "warning_monthly",
+                100.0,
+                "monthly impact from which it is a warning",
+            )?,
+            critical_monthly: c.number(
+                "critical_monthly",
+                1000.0,
+                "monthly impact from which it is critical",
+            )?,
         })
     }
 
@@ -71,7 +90,11 @@ impl NatGateway {
         }
         // Days in a row (ending today) above the bar: a lasting change, not a one-off.
         let bar = base + self.k * noise;
-        let run = trailing(&s.amounts, 7).iter().rev().take_while(|&&x| x >= bar).count();
+        let run = trailing(&s.amounts, 7)
+            .iter()
+            .rev()
+            .take_while(|&&x| x >= bar)
+            .count();
         let monthly_impact = excess * DAYS_PER_MONTH;
         let severity = if monthly_impact >= self.critical_monthly {
             Severity::Critical
@@ -83,7 +106,11 @@ impl NatGateway {
         let where_ = format!(
             "account {} {}",
             s.key.account,
-            if s.key.region.is_empty() { "(all regions)" } else { &s.key.region }
+            if s.key.region.is_empty() {
+                "(all regions)"
+            } else {
+                &s.key.region
+            }
         );
         let message = format!(
             "NAT gateway data processing in {where_} cost {} (about {:.0} GB) against {}/day usually \
@@ -92,7 +119,11 @@ impl NatGateway {
             today / PRICE_PER_GB,
             money(base),
             today / base.max(0.01),
-            if run > 1 { format!(", {run} days in a row") } else { String::new() },
+            if run > 1 {
+                format!(", {run} days in a row")
+            } else {
+                String::new()
+            },
             money(monthly_impact),
         );
         let detail = format!(
@@ -134,9 +165,17 @@ mod tests {
     #[test]
     fn spike_fires_noise_does_not() {
         let rule = NatGateway::from_config(&mut Config::new(Vec::new())).unwrap();
-        let ctx = Context { day: "2026-03-18".into(), weekday: 2, config: Vec::new() };
+        let ctx = Context {
+            day: "2026-03-18".into(),
+            weekday: 2,
+            config: Vec::new(),
+        };
         let mut xs: Vec<f64> = (0..34).map(|i| 21.0 + (i % 5) as f64).collect();
-        assert!(rule.evaluate(&ctx, &[series(xs.clone())]).unwrap().is_empty());
+        assert!(
+            rule.evaluate(&ctx, &[series(xs.clone())])
+                .unwrap()
+                .is_empty()
+        );
         xs.push(120.0);
         let found = rule.evaluate(&ctx, &[series(xs)]).unwrap();
         assert_eq!(found.len(), 1);

@@ -12,11 +12,19 @@ pub struct Misbehave {
 
 impl Rule for Misbehave {
     fn info() -> Info {
-        Info::new("misbehave", env!("CARGO_PKG_VERSION"), "misbehaves on purpose (tests)")
+        Info::new(
+            "misbehave",
+            env!("CARGO_PKG_VERSION"),
+            "misbehaves on purpose (tests)",
+        )
     }
 
     fn from_config(c: &mut Config) -> Result<Self, RuleError> {
-        let mode = c.string("mode", "spike", "loop, hog, panic, stack, error, spike or creep")?;
+        let mode = c.string(
+            "mode",
+            "spike",
+            "loop, hog, panic, stack, error, spike or creep",
+        )?;
         let known = ["loop", "hog", "panic", "stack", "error", "spike", "creep"];
         if !known.contains(&mode.as_str()) {
             return Err(RuleError::BadConfig(format!(
@@ -46,7 +54,11 @@ impl Rule for Misbehave {
             }
             "panic" => {
                 let empty: Vec<f64> = black_box(Vec::new());
-                panic!("no baseline for {} series (first value {})", batch.len(), empty[0]);
+                panic!(
+                    "no baseline for {} series (first value {})",
+                    batch.len(),
+                    empty[0]
+                );
             }
             "stack" => Ok(vec![Finding::new(
                 &batch[0].key,
@@ -55,14 +67,24 @@ impl Rule for Misbehave {
                 0.0,
                 "unreachable",
             )]),
-            "error" => Err(RuleError::BadInput("the batch has no CloudWatch series".into())),
+            "error" => Err(RuleError::BadInput(
+                "the batch has no CloudWatch series".into(),
+            )),
             mode => {
-                let detect = if mode == "creep" { detect::creep } else { detect::spike };
+                let detect = if mode == "creep" {
+                    detect::creep
+                } else {
+                    detect::spike
+                };
                 Ok(batch
                     .iter()
                     .filter_map(|s| {
                         let d = detect(&s.daily(ctx.weekday), &self.params)?;
-                        Some(Finding::from_detection(&s.key, &d, format!("{mode} in {}", s.key.label())))
+                        Some(Finding::from_detection(
+                            &s.key,
+                            &d,
+                            format!("{mode} in {}", s.key.label()),
+                        ))
                     })
                     .collect())
             }
