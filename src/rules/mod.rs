@@ -117,12 +117,21 @@ pub fn from_config(config: &Config) -> Result<Vec<Box<dyn Rule>>, String> {
             .map(|n| Ok(Box::new(builtin::BuiltinRule::default_for(n)?) as Box<dyn Rule>))
             .collect();
     }
-    config
-        .rules
-        .iter()
-        .filter(|r| r.enabled)
-        .map(from_entry)
-        .collect()
+    let mut rules: Vec<Box<dyn Rule>> = Vec::new();
+    for entry in config.rules.iter().filter(|r| r.enabled) {
+        let rule = from_entry(entry)?;
+        if rules.iter().any(|r| r.id() == rule.id()) {
+            return Err(format!(
+                "rules (entry at line {}): a second rule with id {:?} ({}); findings are kept per rule id, \
+                 so each rule may appear once",
+                entry.line,
+                rule.id(),
+                rule.source()
+            ));
+        }
+        rules.push(rule);
+    }
+    Ok(rules)
 }
 
 /// Builds the rule of one `[[rules]]` entry.

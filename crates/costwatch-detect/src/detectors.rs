@@ -112,6 +112,20 @@ fn detection(p: &Params, kind: Kind, observed: f64, expected: f64, score: f64) -
     }
 }
 
+/// The series from its first day with spend on: days before a series first
+/// spent (or before its data begins) say nothing about its level or noise.
+fn since_first_spend<'a>(s: &DailySeries<'a>, p: &Params) -> DailySeries<'a> {
+    let first = s
+        .amounts
+        .iter()
+        .position(|&v| v > p.new_spend.max_prior_daily)
+        .unwrap_or(s.amounts.len());
+    DailySeries {
+        amounts: &s.amounts[first..],
+        last_weekday: s.last_weekday,
+    }
+}
+
 /// True when the history holds (essentially) no spend: what [`new_spend`] is for.
 fn no_history(hist: &[f64], p: &Params) -> bool {
     hist.iter().all(|&v| v <= p.new_spend.max_prior_daily)
@@ -152,6 +166,7 @@ fn detrend(ys: &[f64], slope: f64) -> Vec<f64> {
 /// (`skip_monthly_recurring`: a monthly charge or job) or within the
 /// `lookback_days` before the last three days (heavy-tailed noise).
 pub fn spike(s: &DailySeries, p: &Params) -> Option<Detection> {
+    let s = &since_first_spend(s, p);
     let sp = &p.spike;
     let n = s.amounts.len();
     if !sp.enabled || n < sp.min_history_days + 1 {
@@ -200,6 +215,7 @@ pub fn spike(s: &DailySeries, p: &Params) -> Option<Detection> {
 /// `max_prior_rise` of the step (a step, not a ramp: see [`creep`]).
 /// `observed` and `expected` are weekday-adjusted cost per day.
 pub fn shift(s: &DailySeries, p: &Params) -> Option<Detection> {
+    let s = &since_first_spend(s, p);
     let sp = &p.shift;
     let last = s.amounts.last().copied().unwrap_or(0.0);
     if !sp.enabled || last < p.min_daily_spend {
@@ -262,6 +278,7 @@ fn shift_over(s: &DailySeries, p: &Params, m: usize) -> Option<Detection> {
 /// baseline (`expected`). `monthly_impact` projects the growth over the next
 /// month; severity is at most Warning, creep being slow by nature.
 pub fn creep(s: &DailySeries, p: &Params) -> Option<Detection> {
+    let s = &since_first_spend(s, p);
     let c = &p.creep;
     let n = s.amounts.len();
     let short = c.short_days.max(3);

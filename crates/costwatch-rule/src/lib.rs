@@ -5,7 +5,7 @@
 //! WebAssembly component). The host pushes each evaluated day's series to
 //! [`Rule::evaluate`] as dense daily arrays; the rule returns [`Finding`]s.
 //!
-//! ```ignore
+//! ```
 //! use costwatch_rule::*;
 //!
 //! struct Big { limit: f64 }

@@ -78,7 +78,10 @@ impl WeekendIdle {
             }
         }
         let (weekday_cost, weekend_cost) = (median(&weekdays), median(&weekends));
-        if !(weekday_cost > 0.0) || weekend_cost > self.usual_weekend_share * weekday_cost {
+        if weekday_cost.is_nan()
+            || weekday_cost <= 0.0
+            || weekend_cost > self.usual_weekend_share * weekday_cost
+        {
             return None;
         }
         if today < self.alert_share * weekday_cost {

@@ -108,7 +108,7 @@ impl ContainerInsights {
             return None;
         }
         let level = median(trailing(xs, self.level_days));
-        if !(level >= self.min_daily) {
+        if level.is_nan() || level < self.min_daily {
             return None;
         }
         let short = trailing(xs, self.short_days);

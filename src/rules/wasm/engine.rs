@@ -144,9 +144,9 @@ pub fn store(rule: &str, limits: Limits) -> Store<State> {
         table: ResourceTable::new(),
         limits: StoreLimitsBuilder::new()
             .memory_size(limits.memory_bytes)
-            .instances(16)
-            .tables(16)
-            .memories(4)
+            .instances(64)
+            .tables(64)
+            .memories(16)
             .trap_on_grow_failure(true)
             .build(),
         rule: rule.to_string(),
