@@ -320,7 +320,7 @@ pub fn creep(s: &DailySeries, p: &Params) -> Option<Detection> {
     let stderr = 1.1 * noise * (end_var + 1.0 / big_l + trend_var).sqrt();
 
     let observed = b.cost_of(median(trailing(&recent, level_days)), None);
-    let expected = b.cost_of(projected(short - (level_days + 1) / 2), None);
+    let expected = b.cost_of(projected(short - level_days.div_ceil(2)), None);
     if rise < c.k * stderr
         || growth < c.min_growth
         || !big_enough(observed, expected, c.min_abs_delta, c.min_relative)

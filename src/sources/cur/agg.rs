@@ -148,10 +148,7 @@ impl Aggregator {
         }
         let acc = match self.map.get_mut(key.as_slice()) {
             Some(acc) => acc,
-            None => self
-                .map
-                .entry(key.as_slice().into())
-                .or_insert_with(Acc::default),
+            None => self.map.entry(key.as_slice().into()).or_default(),
         };
         acc.unblended += v.unblended;
         acc.amortized += v.amortized;
