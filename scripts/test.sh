@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command: installs what the tests need (idempotent), then runs every test.
-#   - a Python venv in .venv with moto[server], aiosmtpd and cbor2 (the real test peers)
+#   - a Python venv in .venv with moto[server], aiosmtpd and cbor2 (the real test peers) and
+#     duckdb (the independent reader CUR totals are checked against)
 #   - the wasm32-wasip2 Rust target for the rule plugins
 # Tests only talk to 127.0.0.1; dummy AWS credentials keep the SDK away from real AWS and
 # from the instance metadata address.
@@ -10,7 +11,7 @@ cd "$(dirname "$0")/.."
 if [[ ! -x .venv/bin/python ]]; then
   python3 -m venv .venv
 fi
-if ! .venv/bin/python -c 'import moto, aiosmtpd, cbor2' 2>/dev/null; then
+if ! .venv/bin/python -c 'import moto, aiosmtpd, cbor2, duckdb' 2>/dev/null; then
   .venv/bin/pip install --quiet --disable-pip-version-check -r tests/emulator/requirements.txt
 fi
 
@@ -21,7 +22,7 @@ if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip2; then
 fi
 
 export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_SESSION_TOKEN=testing
-export AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true AWS_MAX_ATTEMPTS=1
+export AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
 export COSTWATCH_TEST_PYTHON="$PWD/.venv/bin/python"
 
 cargo test --workspace --locked "$@"

@@ -223,6 +223,30 @@ pub enum SmtpSecurity {
     None,
 }
 
+/// A TOML error as `line N, column C: message`, with the offending line quoted unless it may
+/// hold a secret (a misplaced `password = ...` must not end up in a cron log).
+fn describe(e: &toml::de::Error, text: &str) -> String {
+    let Some(span) = e.span() else {
+        return e.message().to_string();
+    };
+    let before = &text[..span.start.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+    let source = text.lines().nth(line - 1).unwrap_or_default();
+    let secret = ["pass", "secret", "token", "credential"]
+        .iter()
+        .any(|w| source.to_ascii_lowercase().contains(w));
+    let quoted = if secret {
+        String::new()
+    } else {
+        format!("\n  {line} | {source}")
+    };
+    format!(
+        "line {line}, column {column}: {}{quoted}",
+        e.message().trim_end()
+    )
+}
+
 fn default_smtp_port() -> u16 {
     587
 }
@@ -251,7 +275,7 @@ impl Config {
 
     /// Parses config text (paths stay as written).
     pub fn parse(text: &str) -> Result<Self, String> {
-        let mut config: Config = toml::from_str(text).map_err(|e| e.to_string())?;
+        let mut config: Config = toml::from_str(text).map_err(|e| describe(&e, text))?;
         let entry_lines = rule_entry_lines(text);
         for (rule, line) in config.rules.iter_mut().zip(entry_lines) {
             rule.line = line;
@@ -270,6 +294,24 @@ impl Config {
         }
         if !(0.0..1.0).contains(&d.partial_day_ratio) {
             return Err("detection.partial_day_ratio must be in [0, 1)".into());
+        }
+        let env_name = |v: &str| {
+            v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                && v.chars().next().is_some_and(|c| !c.is_ascii_digit())
+        };
+        if let Some(var) = self
+            .alerts
+            .smtp
+            .as_ref()
+            .and_then(|s| s.password_env.as_deref())
+            && !env_name(var)
+        {
+            // The value is not echoed: it may be the password itself.
+            return Err(
+                "alerts.smtp.password_env must name an environment variable (e.g. SMTP_PASSWORD), \
+                 not hold the password"
+                    .into(),
+            );
         }
         for rule in &self.rules {
             match (rule.builtin.is_empty(), &rule.plugin) {

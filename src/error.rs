@@ -6,8 +6,7 @@ use std::fmt;
 pub const EXIT_OK: i32 = 0;
 /// Exit code when a run (or one of its stages) failed.
 pub const EXIT_FAILED: i32 = 1;
-/// Exit code for bad command-line usage (clap uses the same).
-pub const EXIT_USAGE: i32 = 2;
+// Exit code 2 is clap's, for bad command-line usage.
 /// Exit code for an invalid or unreadable configuration.
 pub const EXIT_CONFIG: i32 = 3;
 /// Exit code when another costwatch process holds the ledger lock.

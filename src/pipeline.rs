@@ -106,11 +106,6 @@ impl Job {
         })
     }
 
-    /// The rules this job runs, in order.
-    pub fn rules(&self) -> &[Box<dyn Rule>] {
-        &self.rules
-    }
-
     /// Brings the ledger up to date from every source. With `fail_fast`, the first source
     /// error is returned; otherwise it is recorded in that source's report and the rest go on.
     pub fn sync(&self, today: NaiveDate, fail_fast: bool) -> Result<Vec<SourceReport>> {
@@ -180,7 +175,7 @@ impl Job {
                     &ran,
                     self.config.detection.resolve_after_quiet_days,
                 )?;
-                if !outcome.alerts.is_empty() {
+                if !outcome.alerts.is_empty() || !problems.is_empty() {
                     let digest = digest::render(
                         &self.config.alerts,
                         &digest::Report {

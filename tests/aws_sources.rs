@@ -355,7 +355,17 @@ fn an_unreachable_source_fails_alone_and_the_run_goes_on() {
         summary.contains("USE1-NatGateway-Bytes"),
         "rules still ran on the ledger: {summary}"
     );
-    assert_eq!(eml_files(&dir.path().join("outbox")).len(), 1);
+    let emls = eml_files(&dir.path().join("outbox"));
+    assert_eq!(emls.len(), 1);
+    let digest = std::fs::read_to_string(&emls[0]).unwrap();
+    assert!(digest.contains(", 1 problem"), "{digest}");
+
+    // The rerun has no new alert, but the source still fails: the digest says so.
+    run_daily(dir.path(), &config, "2026-03-19");
+    let emls = eml_files(&dir.path().join("outbox"));
+    assert_eq!(emls.len(), 2);
+    let digest = std::fs::read_to_string(&emls[1]).unwrap();
+    assert!(digest.contains("0 cost alerts, 1 problem"), "{digest}");
 }
 
 #[test]

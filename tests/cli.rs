@@ -62,6 +62,10 @@ fn demo_run_writes_a_mime_digest_and_a_rerun_sends_nothing() {
         "{mime}"
     );
     assert!(mime.starts_with("costwatch 2026-03-19:"), "{mime}");
+    assert!(
+        mime.contains("By region: us-east-1"),
+        "each alert carries its root cause: {mime}"
+    );
 
     let again = run(costwatch(dir.path())
         .args(["run", "--config"])
@@ -198,6 +202,25 @@ fn config_typo_names_key_and_line() {
         err.contains("rules.config.k") && err.contains("line 1"),
         "{err}"
     );
+}
+
+#[test]
+fn a_password_in_the_config_is_rejected_without_echoing_it() {
+    let dir = tempfile::tempdir().unwrap();
+    for smtp in [
+        "password = \"hunter2-secret\"",
+        "password_env = \"hunter2-secret\"",
+    ] {
+        let config = write_config(
+            dir.path(),
+            &format!("[alerts.smtp]\nhost = \"mail.example.com\"\n{smtp}\n"),
+        );
+        let out = run(costwatch(dir.path()).args(["run", "--config"]).arg(&config));
+        assert_eq!(out.status.code(), Some(3));
+        let err = stderr(&out);
+        assert!(err.contains("password"), "{err}");
+        assert!(!err.contains("hunter2"), "the secret is echoed: {err}");
+    }
 }
 
 #[test]

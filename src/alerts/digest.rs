@@ -1,9 +1,9 @@
-//! The alert digest: one MIME email (plain text + HTML) per run with alerts.
+//! The alert digest: one MIME email (plain text + HTML) per run with alerts or problems.
 
 use crate::config::Alerts;
 use crate::ledger::AlertRecord;
-use crate::rules::Severity;
 use crate::rules::builtin::money;
+use crate::rules::{Action, Severity};
 use anyhow::{Context, Result};
 use chrono::NaiveDate;
 use lettre::Message;
@@ -33,7 +33,7 @@ pub fn render(config: &Alerts, report: &Report) -> Result<Digest> {
         .iter()
         .filter(|a| a.severity == Severity::Critical)
         .count();
-    let subject = format!(
+    let mut subject = format!(
         "costwatch {run_date}: {} cost alert{}{}",
         alerts.len(),
         if alerts.len() == 1 { "" } else { "s" },
@@ -43,6 +43,10 @@ pub fn render(config: &Alerts, report: &Report) -> Result<Digest> {
             String::new()
         }
     );
+    if !report.problems.is_empty() {
+        let n = report.problems.len();
+        subject += &format!(", {n} problem{}", if n == 1 { "" } else { "s" });
+    }
     let mut builder = Message::builder()
         .from(config.from.parse::<Mailbox>().context("alerts.from")?)
         .subject(&subject);
@@ -69,7 +73,7 @@ fn text(report: &Report) -> String {
     let problems = report.problems;
     for a in report.alerts {
         out += &format!(
-            "[{}] {} / {} / {} ({} for {})\n  {}\n  observed {}/day, expected {}/day, impact {}/month\n\n",
+            "[{}] {} / {} / {} ({} for {})\n  {}\n  observed {}/day, expected {}/day, impact {}/month\n",
             a.severity.as_str().to_uppercase(),
             a.account,
             a.service_name,
@@ -81,6 +85,10 @@ fn text(report: &Report) -> String {
             money(a.expected),
             money(a.monthly_impact)
         );
+        for line in explanation(a).iter().skip(1) {
+            out += &format!("  {line}\n");
+        }
+        out += "\n";
     }
     if !problems.is_empty() {
         out += "Problems during this run:\n";
@@ -105,7 +113,11 @@ fn html(report: &Report) -> String {
             money(a.observed),
             money(a.expected),
             money(a.monthly_impact),
-            escape(&a.message)
+            explanation(a)
+                .iter()
+                .map(|s| escape(s))
+                .collect::<Vec<_>>()
+                .join("<br>")
         );
     }
     let notes: String = report
@@ -131,6 +143,21 @@ fn html(report: &Report) -> String {
          {rows}</table>{problems}</body></html>",
         report.run_date
     )
+}
+
+/// What happened, the root cause (when known) and the action the rule proposed (if any).
+fn explanation(a: &AlertRecord) -> Vec<String> {
+    let mut lines = vec![a.message.clone()];
+    if !a.detail.is_empty() {
+        lines.push(a.detail.clone());
+    }
+    if let Action::BudgetAlert { monthly_limit } = a.action {
+        lines.push(format!(
+            "Proposed: an AWS Budgets alert at {}/month for this scope.",
+            money(monthly_limit)
+        ));
+    }
+    lines
 }
 
 fn escape(s: &str) -> String {

@@ -1,6 +1,7 @@
 //! Finding lifecycle: one open finding per scope; a repeat updates it, a higher severity
 //! escalates it, and a finding quiet for long enough is resolved.
 
+use super::root_cause;
 use crate::ledger::{AlertRecord, Ledger};
 use crate::rules::Finding;
 use anyhow::Result;
@@ -38,16 +39,24 @@ pub fn apply(
         match ledger.open_finding(&f.scope.key())? {
             None => {
                 let id = ledger.open_new_finding(f)?;
-                out.alerts
-                    .push(ledger.insert_alert(run_date, id, "new", f)?);
+                out.alerts.push(ledger.insert_alert(
+                    run_date,
+                    id,
+                    "new",
+                    &explained(ledger, f)?,
+                )?);
             }
             Some(open) if open.last_day >= f.day && f.severity <= open.alerted_severity => {
                 // Already seen for this day (a rerun, or a second rule on the same scope).
             }
             Some(open) if f.severity > open.alerted_severity => {
                 ledger.update_finding(open.id, f, Some(f.severity))?;
-                out.alerts
-                    .push(ledger.insert_alert(run_date, open.id, "escalated", f)?);
+                out.alerts.push(ledger.insert_alert(
+                    run_date,
+                    open.id,
+                    "escalated",
+                    &explained(ledger, f)?,
+                )?);
             }
             Some(open) => {
                 ledger.update_finding(open.id, f, None)?;
@@ -59,6 +68,15 @@ pub fn apply(
         out.resolved = ledger.resolve_quiet_findings(cutoff, day, rules_ran)?;
     }
     Ok(out)
+}
+
+/// `f` with its root cause, unless the rule gave one itself.
+fn explained(ledger: &Ledger, f: &Finding) -> Result<Finding> {
+    let mut f = f.clone();
+    if f.detail.is_none() {
+        f.detail = root_cause::explain(ledger, &f)?;
+    }
+    Ok(f)
 }
 
 #[cfg(test)]

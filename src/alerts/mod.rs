@@ -3,3 +3,4 @@
 pub mod delivery;
 pub mod digest;
 pub mod lifecycle;
+pub mod root_cause;

@@ -17,7 +17,7 @@ pub struct BacktestArgs {
     /// Last run date to replay.
     #[arg(long, value_name = "YYYY-MM-DD")]
     pub to: NaiveDate,
-    /// Output format: a table, or a JSON array of alerts (what ../scenarios/score.py reads).
+    /// Output format: a table, or a JSON array of alerts (what ../shared/scenarios/score.py reads).
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 }

@@ -139,7 +139,12 @@ fn new(args: &NewArgs) -> Result<i32> {
                 .replace("{name}", name)
                 .replace("MyRule", &type_name),
         ),
-        ("README.md", SCAFFOLD_README.replace("{name}", name)),
+        (
+            "README.md",
+            SCAFFOLD_README
+                .replace("{name}", name)
+                .replace("{file}", &name.replace('-', "_")),
+        ),
         (".gitignore", "/target\n".to_string()),
     ];
     for (file, text) in files {
@@ -437,6 +442,6 @@ A costwatch rule plugin (interface `costwatch:rule@0.1.0`).
 Use it in costwatch.toml:
 
     [[rules]]
-    plugin = "path/to/{name}.wasm"
+    plugin = "path/to/{file}.wasm"
     config = { ratio = 3.0 }
 "#;

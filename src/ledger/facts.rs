@@ -91,6 +91,19 @@ pub struct SeriesCosts {
     pub days: Vec<(NaiveDate, f64)>,
 }
 
+/// Usage cost of one day of a scope, split by the dimensions a root cause is told in.
+#[derive(Debug, Clone)]
+pub struct ScopeCost {
+    pub day: NaiveDate,
+    pub account: String,
+    pub usage_type: String,
+    pub region: String,
+    pub tags: String,
+    pub usage_unit: String,
+    pub cost: f64,
+    pub usage_amount: f64,
+}
+
 /// An input file as last seen: path, size, modification time and the billing periods it held.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileStamp {
@@ -217,6 +230,44 @@ impl Ledger {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// Usage facts in `[from, to]` of `account` × `service_code` × `usage_type` (an empty
+    /// string matches any), from the preferred source of the window.
+    pub fn scope_costs(
+        &self,
+        account: &str,
+        service_code: &str,
+        usage_type: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<ScopeCost>> {
+        let sql = format!(
+            "WITH ranked AS (
+                SELECT *, {SOURCE_RANK_SQL} AS rank FROM daily_costs
+                WHERE day BETWEEN ?1 AND ?2 AND charge_category = 'usage'
+                  AND (?3 = '' OR account = ?3) AND (?4 = '' OR service_code = ?4)
+                  AND (?5 = '' OR usage_type = ?5)),
+             best AS (SELECT MIN(rank) AS rank FROM ranked)
+             SELECT r.day, r.account, r.usage_type, r.region, r.tags, MAX(r.usage_unit),
+                    SUM(r.unblended_cost), SUM(r.usage_amount)
+             FROM ranked r JOIN best b ON r.rank = b.rank
+             GROUP BY r.day, r.account, r.usage_type, r.region, r.tags"
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map(params![from, to, account, service_code, usage_type], |r| {
+            Ok(ScopeCost {
+                day: r.get(0)?,
+                account: r.get(1)?,
+                usage_type: r.get(2)?,
+                region: r.get(3)?,
+                tags: r.get(4)?,
+                usage_unit: r.get(5)?,
+                cost: r.get(6)?,
+                usage_amount: r.get(7)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// First and last day with any fact, if the ledger has any.
     pub fn day_range(&self) -> Result<Option<(NaiveDate, NaiveDate)>> {
         let range: (Option<NaiveDate>, Option<NaiveDate>) =
@@ -263,14 +314,35 @@ impl Ledger {
 }
 
 /// Inserts facts for `source`; returns the number of distinct days written.
+///
+/// Rows go in primary-key order so the B-tree only grows at its right edge: in random order
+/// a large load evicts and rewrites the same pages over and over (WAL writes and reads many
+/// times the size of the table). The page cache is enlarged for the load and restored after.
 fn insert_facts(conn: &rusqlite::Connection, source: &str, facts: &Facts) -> Result<usize> {
+    let mut rows: Vec<(&FactKey, &FactValue)> = facts.iter().collect();
+    // The order of the primary key (source, billing_period, day, account, service_code,
+    // usage_type, region, charge_category, tags), with the category as stored text.
+    rows.sort_unstable_by(|(a, _), (b, _)| {
+        (&a.billing_period, a.day, &a.account, &a.service_code)
+            .cmp(&(&b.billing_period, b.day, &b.account, &b.service_code))
+            .then_with(|| {
+                (&a.usage_type, &a.region, a.category.as_str(), &a.tags).cmp(&(
+                    &b.usage_type,
+                    &b.region,
+                    b.category.as_str(),
+                    &b.tags,
+                ))
+            })
+    });
+    let cache_size: i64 = conn.pragma_query_value(None, "cache_size", |r| r.get(0))?;
+    conn.pragma_update(None, "cache_size", -16 * 1024)?; // KiB
+    let mut insert = conn.prepare_cached(
+        "INSERT INTO daily_costs (source, billing_period, day, account, service_code, service_name,
+            usage_type, region, charge_category, unblended_cost, amortized_cost, usage_amount, usage_unit, tags)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+    )?;
     let mut days = std::collections::HashSet::new();
-    let mut insert = conn.prepare(
-            "INSERT INTO daily_costs (source, billing_period, day, account, service_code, service_name,
-                usage_type, region, charge_category, unblended_cost, amortized_cost, usage_amount, usage_unit, tags)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-        )?;
-    for (k, v) in facts {
+    for (k, v) in rows {
         days.insert(k.day);
         insert.execute(params![
             source,
@@ -289,6 +361,7 @@ fn insert_facts(conn: &rusqlite::Connection, source: &str, facts: &Facts) -> Res
             k.tags
         ])?;
     }
+    conn.pragma_update(None, "cache_size", cache_size)?;
     Ok(days.len())
 }
 

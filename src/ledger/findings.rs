@@ -1,7 +1,7 @@
 //! Findings (one open per scope) and the alerts decided from them.
 
 use super::Ledger;
-use crate::rules::{Finding, Severity};
+use crate::rules::{Action, Finding, Severity};
 use anyhow::Result;
 use chrono::NaiveDate;
 use rusqlite::{OptionalExtension, Row, params};
@@ -35,6 +35,11 @@ pub struct AlertRecord {
     pub expected: f64,
     pub monthly_impact: f64,
     pub message: String,
+    /// Root cause: where the change is (regions, tags, usage types, accounts) and whether it is
+    /// volume or price; empty when nothing more can be said.
+    pub detail: String,
+    /// What the rule asked for besides the notification.
+    pub action: Action,
     /// `new` for a newly opened finding, `escalated` when its severity rose.
     pub reason: String,
     /// The billing day the finding is about.
@@ -56,6 +61,8 @@ impl AlertRecord {
             expected: r.get("expected")?,
             monthly_impact: r.get("monthly_impact")?,
             message: r.get("message")?,
+            detail: r.get("detail")?,
+            action: serde_json::from_str(&r.get::<_, String>("action")?).unwrap_or_default(),
             reason: r.get("reason")?,
             data_day: r.get("day")?,
         })
@@ -156,8 +163,8 @@ impl Ledger {
     ) -> Result<AlertRecord> {
         self.conn.execute(
             "INSERT INTO alerts (run_date, finding_id, reason, rule, day, account, service_code, service_name,
-                usage_type, severity, observed, expected, monthly_impact, message)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                usage_type, severity, observed, expected, monthly_impact, message, detail, action)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
             params![
                 run_date,
                 finding_id,
@@ -172,7 +179,9 @@ impl Ledger {
                 f.observed,
                 f.expected,
                 f.monthly_impact,
-                f.message
+                f.message,
+                f.detail.as_deref().unwrap_or_default(),
+                serde_json::to_string(&f.action)?
             ],
         )?;
         let id = self.conn.last_insert_rowid();

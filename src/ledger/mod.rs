@@ -7,7 +7,7 @@ mod outbox;
 mod runs;
 
 pub use api_state::Forecast;
-pub use facts::{ChargeCategory, FactKey, FactValue, Facts, FileStamp, SeriesCosts};
+pub use facts::{ChargeCategory, FactKey, FactValue, Facts, FileStamp, ScopeCost, SeriesCosts};
 pub use findings::{AlertRecord, OpenFinding};
 pub use outbox::OutboxMessage;
 pub use runs::SourceReport;
@@ -17,7 +17,7 @@ use rusqlite::Connection;
 use std::path::Path;
 
 /// Schema migrations, applied in order; `PRAGMA user_version` counts the applied ones.
-const MIGRATIONS: &[&str] = &[include_str!("schema_v1.sql")];
+const MIGRATIONS: &[&str] = &[include_str!("schema_v1.sql"), include_str!("schema_v2.sql")];
 
 /// An open ledger.
 pub struct Ledger {

@@ -10,7 +10,7 @@ use serde::Serialize;
 #[derive(Debug, Clone, Serialize)]
 pub struct SourceReport {
     pub source: String,
-    /// `ok`, `skipped` or `failed`.
+    /// `ok`, `partial` (a request budget ran out) or `failed`.
     pub status: String,
     pub detail: String,
     /// Paid API requests made (Cost Explorer charges per request).

@@ -112,13 +112,6 @@ impl History {
         })
     }
 
-    /// Number of series with spend on `day`.
-    pub fn series_on(&self, day: NaiveDate) -> usize {
-        self.offset(day).map_or(0, |i| {
-            self.series.iter().filter(|(_, a)| a[i] != 0.0).count()
-        })
-    }
-
     fn offset(&self, day: NaiveDate) -> Option<usize> {
         let i = (day - self.start).num_days();
         (i >= 0 && (i as usize) < self.totals.len()).then_some(i as usize)

@@ -10,7 +10,7 @@ use crate::config::{Config, RuleConfig};
 
 use anyhow::Result;
 use chrono::NaiveDate;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 /// How loudly a finding is reported.
@@ -79,7 +79,7 @@ pub struct Finding {
 }
 
 /// What a finding asks for besides being kept.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum Action {
     /// Put it in the digest.

@@ -1,0 +1,279 @@
+//! The root cause of a finding, in words: how its scope's usage cost changed from a baseline
+//! to the recent days, whether that is more usage or a higher price per unit, and where the
+//! change is: the accounts and usage types the scope leaves open, regions and tags.
+
+use crate::ledger::{Ledger, ScopeCost};
+use crate::rules::Finding;
+use crate::rules::builtin::money;
+use anyhow::Result;
+use chrono::{Days, NaiveDate};
+use std::collections::{BTreeSet, HashMap};
+
+/// Days before the recent window that form the baseline.
+const BASELINE_DAYS: u64 = 28;
+/// Days a lasting change (anything but a one-day spike) is averaged over.
+const RECENT_DAYS: u64 = 7;
+/// Contributors named per dimension.
+const TOP: usize = 3;
+
+/// The root cause of `f` from the ledger's facts, or `None` when they show no increase.
+pub fn explain(ledger: &Ledger, f: &Finding) -> Result<Option<String>> {
+    let recent_days = if f.rule == "spike" { 1 } else { RECENT_DAYS };
+    let recent_from = f.day - Days::new(recent_days - 1);
+    let base_from = recent_from - Days::new(BASELINE_DAYS);
+    let s = &f.scope;
+    let rows = ledger.scope_costs(&s.account, &s.service_code, &s.usage_type, base_from, f.day)?;
+    let windows = Windows::new(&rows, recent_from, recent_days);
+    let total = windows.change(|_| String::new());
+    let Some(&(_, increase)) = total.first().filter(|(_, d)| *d > 0.0) else {
+        return Ok(None);
+    };
+    let mut sentences: Vec<String> = windows.volume_or_price(&rows).into_iter().collect();
+    type Label = fn(&ScopeCost) -> String;
+    let mut dimensions: Vec<(&str, Label)> = Vec::new();
+    if s.account.is_empty() {
+        dimensions.push(("account", |c| c.account.clone()));
+    }
+    if s.usage_type.is_empty() {
+        dimensions.push(("usage type", |c| c.usage_type.clone()));
+    }
+    dimensions.push(("region", |c| or(&c.region, "no region")));
+    if rows.iter().any(|c| !c.tags.is_empty()) {
+        dimensions.push(("tags", |c| or(&c.tags, "untagged")));
+    }
+    for (name, label) in dimensions {
+        let parts: Vec<String> = windows
+            .change(label)
+            .into_iter()
+            .filter(|(_, d)| *d > 0.0)
+            .take(TOP)
+            .map(|(k, d)| format!("{k} +{}/day ({:.0}%)", money(d), 100.0 * d / increase))
+            .collect();
+        if !parts.is_empty() {
+            sentences.push(format!("By {name}: {}.", parts.join(", ")));
+        }
+    }
+    Ok(Some(sentences.join(" ")))
+}
+
+/// The baseline and recent windows over a scope's rows, as average cost per day.
+struct Windows<'a> {
+    rows: &'a [ScopeCost],
+    recent_from: NaiveDate,
+    recent_days: f64,
+    /// Days with data before the recent window (a young series has fewer than the baseline).
+    base_days: f64,
+}
+
+impl<'a> Windows<'a> {
+    fn new(rows: &'a [ScopeCost], recent_from: NaiveDate, recent_days: u64) -> Self {
+        let base: BTreeSet<NaiveDate> = rows
+            .iter()
+            .filter(|c| c.day < recent_from)
+            .map(|c| c.day)
+            .collect();
+        Self {
+            rows,
+            recent_from,
+            recent_days: recent_days as f64,
+            base_days: base.len().max(1) as f64,
+        }
+    }
+
+    /// `(label, change in cost per day)` per value of `label`, largest increase first.
+    fn change(&self, label: impl Fn(&ScopeCost) -> String) -> Vec<(String, f64)> {
+        let mut by: HashMap<String, f64> = HashMap::new();
+        for c in self.rows {
+            *by.entry(label(c)).or_default() += self.per_day(c, c.cost);
+        }
+        let mut out: Vec<(String, f64)> = by.into_iter().collect();
+        out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        out
+    }
+
+    /// `value` of row `c` as a signed contribution to the change in the daily average.
+    fn per_day(&self, c: &ScopeCost, value: f64) -> f64 {
+        if c.day >= self.recent_from {
+            value / self.recent_days
+        } else {
+            -value / self.base_days
+        }
+    }
+
+    /// Whether the change is more usage or a higher price per unit; only for one unit.
+    fn volume_or_price(&self, rows: &[ScopeCost]) -> Option<String> {
+        let units: BTreeSet<&str> = rows.iter().map(|c| c.usage_unit.as_str()).collect();
+        let [unit] = units.into_iter().collect::<Vec<_>>()[..] else {
+            return None;
+        };
+        let sum = |recent: bool, f: fn(&ScopeCost) -> f64| -> f64 {
+            rows.iter()
+                .filter(|c| (c.day >= self.recent_from) == recent)
+                .map(f)
+                .sum::<f64>()
+                / if recent {
+                    self.recent_days
+                } else {
+                    self.base_days
+                }
+        };
+        let (use_before, use_now) = (
+            sum(false, |c| c.usage_amount),
+            sum(true, |c| c.usage_amount),
+        );
+        let (cost_before, cost_now) = (sum(false, |c| c.cost), sum(true, |c| c.cost));
+        if use_now <= 0.0 || unit.is_empty() {
+            return None;
+        }
+        if use_before <= 0.0 {
+            return Some(format!(
+                "Usage: {} {unit}/day, none before.",
+                amount(use_now)
+            ));
+        }
+        let (price_before, price_now) = (cost_before / use_before, cost_now / use_now);
+        let volume = use_now / use_before;
+        let price = price_now / price_before;
+        Some(if (0.8..=1.25).contains(&price) {
+            format!(
+                "Usage went from {} to {} {unit}/day at about the same price ({}/{unit}): more usage, not a price change.",
+                amount(use_before),
+                amount(use_now),
+                unit_price(price_now)
+            )
+        } else if (0.8..=1.25).contains(&volume) {
+            format!(
+                "Usage stayed near {} {unit}/day but the price went from {} to {} per {unit}: a rate or \
+                 pricing change (a discount, reservation or savings plan no longer applying?).",
+                amount(use_before),
+                unit_price(price_before),
+                unit_price(price_now)
+            )
+        } else {
+            format!(
+                "Usage went from {} to {} {unit}/day and the price from {} to {} per {unit}.",
+                amount(use_before),
+                amount(use_now),
+                unit_price(price_before),
+                unit_price(price_now)
+            )
+        })
+    }
+}
+
+fn or(value: &str, empty: &str) -> String {
+    if value.is_empty() { empty } else { value }.to_string()
+}
+
+/// A usage amount, to a precision that suits its size.
+fn amount(x: f64) -> String {
+    if x >= 100.0 {
+        format!("{x:.0}")
+    } else if x >= 1.0 {
+        format!("{x:.1}")
+    } else {
+        format!("{x:.3}")
+    }
+}
+
+/// A price per unit, which is often a fraction of a cent.
+fn unit_price(x: f64) -> String {
+    if x >= 1.0 {
+        money(x)
+    } else {
+        format!("${x:.4}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ledger::{ChargeCategory, FactKey, FactValue, Facts};
+    use crate::rules::{Action, Scope, Severity};
+
+    fn day(d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 3, d).unwrap()
+    }
+
+    fn facts(rows: &[(u32, &str, f64, f64)]) -> Facts {
+        let mut facts = Facts::default();
+        for &(d, region, cost, usage) in rows {
+            let key = FactKey {
+                billing_period: "2026-03".into(),
+                day: day(d),
+                account: "111122223333".into(),
+                service_code: "AmazonEC2".into(),
+                usage_type: "BoxUsage:m5.large".into(),
+                region: region.into(),
+                category: ChargeCategory::Usage,
+                tags: String::new(),
+            };
+            facts.entry(key).or_default().add(&FactValue {
+                service_name: "Amazon EC2".into(),
+                unblended: cost,
+                amortized: cost,
+                usage_amount: usage,
+                usage_unit: "Hrs".into(),
+            });
+        }
+        facts
+    }
+
+    fn finding(rule: &str, d: u32) -> Finding {
+        Finding {
+            rule: rule.into(),
+            scope: Scope {
+                account: "111122223333".into(),
+                service_code: "AmazonEC2".into(),
+                service_name: "Amazon EC2".into(),
+                usage_type: "BoxUsage:m5.large".into(),
+            },
+            day: day(d),
+            severity: Severity::Warning,
+            observed: 0.0,
+            expected: 0.0,
+            score: 0.0,
+            monthly_impact: 0.0,
+            message: String::new(),
+            detail: None,
+            action: Action::Notify,
+        }
+    }
+
+    #[test]
+    fn a_spike_is_told_as_volume_and_placed_in_its_region() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::open(&dir.path().join("l.db")).unwrap();
+        let mut rows: Vec<(u32, &str, f64, f64)> =
+            (1..20).map(|d| (d, "us-east-1", 10.0, 100.0)).collect();
+        rows.push((20, "us-east-1", 12.0, 120.0));
+        rows.push((20, "eu-west-1", 38.0, 380.0));
+        ledger
+            .replace_periods("cur", &["2026-03".to_string()], &facts(&rows), &[])
+            .unwrap();
+        let text = explain(&ledger, &finding("spike", 20)).unwrap().unwrap();
+        assert!(text.contains("from 100 to 500 Hrs/day"), "{text}");
+        assert!(text.contains("not a price change"), "{text}");
+        assert!(
+            text.contains("By region: eu-west-1 +$38.00/day (95%), us-east-1 +$2.00/day (5%)."),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_price_change_is_told_as_price() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::open(&dir.path().join("l.db")).unwrap();
+        let rows: Vec<(u32, &str, f64, f64)> = (1..=20)
+            .map(|d| (d, "us-east-1", if d > 13 { 30.0 } else { 10.0 }, 100.0))
+            .collect();
+        ledger
+            .replace_periods("cur", &["2026-03".to_string()], &facts(&rows), &[])
+            .unwrap();
+        let text = explain(&ledger, &finding("shift", 20)).unwrap().unwrap();
+        assert!(
+            text.contains("price went from $0.1000 to $0.3000 per Hrs"),
+            "{text}"
+        );
+    }
+}
