@@ -103,7 +103,12 @@ fn container_insights_finds_the_planted_creep() {
         assert!(
             message.contains("custom metrics") && message.contains("a month"),
             "{message}"
-        );
+        ); // The plugin's root-cause detail and its budget proposal reach the alert.
+        assert!(!a["detail"].as_str().unwrap().is_empty(), "{a}");
+        if a["severity"] != "info" {
+            assert_eq!(a["action"]["kind"], "budget_alert", "{a}");
+            assert!(a["action"]["monthly_limit"].as_f64().unwrap() > 0.0, "{a}");
+        }
     }
     let first = found[0]["data_day"].as_str().unwrap();
     assert!(
@@ -158,6 +163,7 @@ fn nat_gateway_plugin_finds_the_planted_spike() {
     assert_eq!(found[0]["data_day"], "2026-03-18");
     assert_eq!(found[0]["severity"], "critical");
     assert!(found[0]["message"].as_str().unwrap().contains("GB"));
+    assert!(!found[0]["detail"].as_str().unwrap().is_empty());
 }
 
 #[test]
