@@ -1,6 +1,6 @@
 //! The root cause of a finding, in words: how its scope's usage cost changed from a baseline
 //! to the recent days, whether that is more usage or a higher price per unit, and where the
-//! change is: the accounts and usage types the scope leaves open, regions and tags.
+//! change is: the accounts, services and usage types the scope leaves open, regions and tags.
 
 use crate::ledger::{Ledger, ScopeCost};
 use crate::rules::Finding;
@@ -15,6 +15,8 @@ const BASELINE_DAYS: u64 = 28;
 const RECENT_DAYS: u64 = 7;
 /// Contributors named per dimension.
 const TOP: usize = 3;
+/// Contributors with a smaller share of a dimension's rises are not named.
+const MIN_SHARE: f64 = 0.02;
 
 /// The root cause of `f` from the ledger's facts, or `None` when they show no increase.
 pub fn explain(ledger: &Ledger, f: &Finding) -> Result<Option<String>> {
@@ -23,16 +25,19 @@ pub fn explain(ledger: &Ledger, f: &Finding) -> Result<Option<String>> {
     let base_from = recent_from - Days::new(BASELINE_DAYS);
     let s = &f.scope;
     let rows = ledger.scope_costs(&s.account, &s.service_code, &s.usage_type, base_from, f.day)?;
-    let windows = Windows::new(&rows, recent_from, recent_days);
+    let windows = Windows::new(&rows, recent_from);
     let total = windows.change(|_| String::new());
-    let Some(&(_, increase)) = total.first().filter(|(_, d)| *d > 0.0) else {
+    if total.first().is_none_or(|(_, d)| *d <= 0.0) {
         return Ok(None);
-    };
+    }
     let mut sentences: Vec<String> = windows.volume_or_price(&rows).into_iter().collect();
     type Label = fn(&ScopeCost) -> String;
     let mut dimensions: Vec<(&str, Label)> = Vec::new();
     if s.account.is_empty() {
         dimensions.push(("account", |c| c.account.clone()));
+    }
+    if s.service_code.is_empty() {
+        dimensions.push(("service", |c| c.service.clone()));
     }
     if s.usage_type.is_empty() {
         dimensions.push(("usage type", |c| c.usage_type.clone()));
@@ -42,12 +47,18 @@ pub fn explain(ledger: &Ledger, f: &Finding) -> Result<Option<String>> {
         dimensions.push(("tags", |c| or(&c.tags, "untagged")));
     }
     for (name, label) in dimensions {
-        let parts: Vec<String> = windows
+        let rises: Vec<(String, f64)> = windows
             .change(label)
             .into_iter()
             .filter(|(_, d)| *d > 0.0)
+            .collect();
+        let all: f64 = rises.iter().map(|(_, d)| d).sum();
+        let parts: Vec<String> = rises
+            .into_iter()
+            .enumerate()
+            .filter(|(i, (_, d))| *i == 0 || *d >= MIN_SHARE * all)
             .take(TOP)
-            .map(|(k, d)| format!("{k} +{}/day ({:.0}%)", money(d), 100.0 * d / increase))
+            .map(|(_, (k, d))| format!("{k} +{}/day ({:.0}%)", money(d), 100.0 * d / all))
             .collect();
         if !parts.is_empty() {
             sentences.push(format!("By {name}: {}.", parts.join(", ")));
@@ -60,23 +71,27 @@ pub fn explain(ledger: &Ledger, f: &Finding) -> Result<Option<String>> {
 struct Windows<'a> {
     rows: &'a [ScopeCost],
     recent_from: NaiveDate,
+    /// Days with data in the recent window (new spend may have begun within it).
     recent_days: f64,
     /// Days with data before the recent window (a young series has fewer than the baseline).
     base_days: f64,
 }
 
 impl<'a> Windows<'a> {
-    fn new(rows: &'a [ScopeCost], recent_from: NaiveDate, recent_days: u64) -> Self {
-        let base: BTreeSet<NaiveDate> = rows
-            .iter()
-            .filter(|c| c.day < recent_from)
-            .map(|c| c.day)
-            .collect();
+    fn new(rows: &'a [ScopeCost], recent_from: NaiveDate) -> Self {
+        let days = |recent: bool| {
+            let days: BTreeSet<NaiveDate> = rows
+                .iter()
+                .filter(|c| (c.day >= recent_from) == recent)
+                .map(|c| c.day)
+                .collect();
+            days.len().max(1) as f64
+        };
         Self {
             rows,
             recent_from,
-            recent_days: recent_days as f64,
-            base_days: base.len().max(1) as f64,
+            recent_days: days(true),
+            base_days: days(false),
         }
     }
 
@@ -165,10 +180,10 @@ fn or(value: &str, empty: &str) -> String {
     if value.is_empty() { empty } else { value }.to_string()
 }
 
-/// A usage amount, to a precision that suits its size.
+/// A usage amount, to a precision that suits its size (`1,234,567`, `12.3`, `0.042`).
 fn amount(x: f64) -> String {
     if x >= 100.0 {
-        format!("{x:.0}")
+        money(x.round()).trim_start_matches('$').trim_end_matches(".00").to_string()
     } else if x >= 1.0 {
         format!("{x:.1}")
     } else {
@@ -176,12 +191,17 @@ fn amount(x: f64) -> String {
     }
 }
 
-/// A price per unit, which is often a fraction of a cent.
+/// A price per unit, which is often a fraction of a cent: four significant digits.
 fn unit_price(x: f64) -> String {
     if x >= 1.0 {
         money(x)
     } else {
-        format!("${x:.4}")
+        let decimals = (3 - x.log10().floor() as i32).clamp(4, 12) as usize;
+        let mut text = format!("${x:.decimals$}");
+        while text.ends_with('0') && text.len() > "$0.0000".len() {
+            text.pop();
+        }
+        text
     }
 }
 

@@ -96,6 +96,8 @@ pub struct SeriesCosts {
 pub struct ScopeCost {
     pub day: NaiveDate,
     pub account: String,
+    /// Service name, else product code.
+    pub service: String,
     pub usage_type: String,
     pub region: String,
     pub tags: String,
@@ -247,22 +249,24 @@ impl Ledger {
                   AND (?3 = '' OR account = ?3) AND (?4 = '' OR service_code = ?4)
                   AND (?5 = '' OR usage_type = ?5)),
              best AS (SELECT MIN(rank) AS rank FROM ranked)
-             SELECT r.day, r.account, r.usage_type, r.region, r.tags, MAX(r.usage_unit),
+             SELECT r.day, r.account, COALESCE(NULLIF(MAX(r.service_name), ''), r.service_code),
+                    r.usage_type, r.region, r.tags, MAX(r.usage_unit),
                     SUM(r.unblended_cost), SUM(r.usage_amount)
              FROM ranked r JOIN best b ON r.rank = b.rank
-             GROUP BY r.day, r.account, r.usage_type, r.region, r.tags"
+             GROUP BY r.day, r.account, r.service_code, r.usage_type, r.region, r.tags"
         );
         let mut stmt = self.conn.prepare(&sql)?;
         let rows = stmt.query_map(params![from, to, account, service_code, usage_type], |r| {
             Ok(ScopeCost {
                 day: r.get(0)?,
                 account: r.get(1)?,
-                usage_type: r.get(2)?,
-                region: r.get(3)?,
-                tags: r.get(4)?,
-                usage_unit: r.get(5)?,
-                cost: r.get(6)?,
-                usage_amount: r.get(7)?,
+                service: r.get(2)?,
+                usage_type: r.get(3)?,
+                region: r.get(4)?,
+                tags: r.get(5)?,
+                usage_unit: r.get(6)?,
+                cost: r.get(7)?,
+                usage_amount: r.get(8)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)

@@ -1,12 +1,14 @@
 //! Built-in rules: the detectors of `costwatch-detect`, one rule each, configurable per `[[rules]]`.
 
-use super::{Finding, Rule, Severity, Snapshot};
+use super::{Finding, Rule, Scope, Severity, Snapshot};
 use crate::config::RuleConfig;
 use anyhow::Result;
+use chrono::{Datelike, Months, NaiveDate};
 use costwatch_detect::{DailySeries, Detection, Kind, Params};
+use std::collections::BTreeMap;
 
 /// Names of the built-in rules, in the order they run by default.
-pub const NAMES: &[&str] = &["spike", "shift", "creep", "new-spend"];
+pub const NAMES: &[&str] = &["spike", "shift", "creep", "new-spend", "pace"];
 
 /// A built-in detector with its parameters.
 pub struct BuiltinRule {
@@ -24,6 +26,7 @@ impl BuiltinRule {
             "shift" => ("shift", Kind::Shift),
             "creep" => ("creep", Kind::Creep),
             "new-spend" => ("new-spend", Kind::NewSpend),
+            "pace" => ("pace", Kind::Pace),
             other => {
                 return Err(format!(
                     "unknown built-in rule {other:?} (line {})",
@@ -62,6 +65,7 @@ impl BuiltinRule {
             Kind::Shift => costwatch_detect::shift(series, &self.params),
             Kind::Creep => costwatch_detect::creep(series, &self.params),
             Kind::NewSpend => costwatch_detect::new_spend(series, &self.params),
+            Kind::Pace => None,
         }
     }
 }
@@ -77,10 +81,14 @@ impl Rule for BuiltinRule {
             Kind::Shift => "a lasting step up in daily cost",
             Kind::Creep => "sustained growth no single day makes obvious",
             Kind::NewSpend => "spend on a service or usage type never seen before in that account",
+            Kind::Pace => "an account's month heading well above the previous month's cost",
         }
     }
 
     fn evaluate(&self, snapshot: &Snapshot) -> Result<Vec<Finding>> {
+        if self.kind == Kind::Pace {
+            return Ok(self.pace(snapshot));
+        }
         let weekday = snapshot.weekday();
         let findings = snapshot
             .series
@@ -90,28 +98,70 @@ impl Rule for BuiltinRule {
                     amounts: s.amounts,
                     last_weekday: weekday,
                 })?;
-                let message = explain(
-                    &d,
-                    s.scope.service_name.as_str(),
-                    &s.scope.usage_type,
-                    &s.scope.account,
-                );
-                Some(Finding {
-                    rule: self.id.to_string(),
-                    scope: s.scope.clone(),
-                    day: snapshot.day,
-                    severity: severity(d.severity),
-                    observed: d.observed,
-                    expected: d.expected,
-                    score: d.score,
-                    monthly_impact: d.monthly_impact,
-                    message,
-                    detail: None,
-                    action: super::Action::Notify,
-                })
+                Some(self.finding(snapshot.day, s.scope.clone(), &d))
             })
             .collect();
         Ok(findings)
+    }
+}
+
+impl BuiltinRule {
+    /// The finding for a detection on `scope`, explained in words.
+    fn finding(&self, day: NaiveDate, scope: Scope, d: &Detection) -> Finding {
+        Finding {
+            rule: self.id.to_string(),
+            message: explain(d, &scope.service_name, &scope.usage_type, &scope.account),
+            scope,
+            day,
+            severity: severity(d.severity),
+            observed: d.observed,
+            expected: d.expected,
+            score: d.score,
+            monthly_impact: d.monthly_impact,
+            detail: None,
+            action: super::Action::Notify,
+        }
+    }
+
+    /// The pace rule: each account's usage total, this month against the previous one.
+    fn pace(&self, snapshot: &Snapshot) -> Vec<Finding> {
+        let day = snapshot.day;
+        let month = day.with_day(1).expect("every month has a first day");
+        let days = |from: NaiveDate, to: NaiveDate| (to - from).num_days() as usize;
+        let this_month = days(month, month + Months::new(1));
+        let previous_month = days(month - Months::new(1), month);
+        let mut totals: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+        for s in &snapshot.series {
+            let total = totals
+                .entry(&s.scope.account)
+                .or_insert_with(|| vec![0.0; s.amounts.len()]);
+            for (t, a) in total.iter_mut().zip(s.amounts) {
+                *t += a;
+            }
+        }
+        totals
+            .into_iter()
+            .filter_map(|(account, amounts)| {
+                let series = DailySeries {
+                    amounts: &amounts,
+                    last_weekday: snapshot.weekday(),
+                };
+                let d = costwatch_detect::pace(
+                    &series,
+                    day.day() as usize,
+                    this_month,
+                    previous_month,
+                    &self.params,
+                )?;
+                let scope = Scope {
+                    account: account.to_string(),
+                    service_code: String::new(),
+                    service_name: String::new(),
+                    usage_type: String::new(),
+                };
+                Some(self.finding(day, scope, &d))
+            })
+            .collect()
     }
 }
 
@@ -153,6 +203,14 @@ fn explain(d: &Detection, service: &str, usage_type: &str, account: &str) -> Str
         Kind::NewSpend => format!(
             "New spend: {what} started costing {}/day where there was none before; {impact}.",
             money(d.observed)
+        ),
+        Kind::Pace => format!(
+            "Month pace: account {account} is on course for {}/day this month against {}/day last \
+             month ({:+.0}%), {} more over the month at the recent rate.",
+            money(d.observed),
+            money(d.expected),
+            100.0 * (d.observed / d.expected - 1.0),
+            money(d.monthly_impact)
         ),
     }
 }
@@ -211,6 +269,10 @@ fn set_param(p: &mut Params, kind: Kind, key: &str, value: &toml::Value) -> Resu
         (Kind::NewSpend, "min_daily") => Slot::Number(&mut p.new_spend.min_daily),
         (Kind::NewSpend, "max_prior_daily") => Slot::Number(&mut p.new_spend.max_prior_daily),
         (Kind::NewSpend, "max_prior_fraction") => Slot::Number(&mut p.new_spend.max_prior_fraction),
+        (Kind::Pace, "min_elapsed_days") => Slot::Days(&mut p.pace.min_elapsed_days),
+        (Kind::Pace, "recent_days") => Slot::Days(&mut p.pace.recent_days),
+        (Kind::Pace, "min_relative") => Slot::Number(&mut p.pace.min_relative),
+        (Kind::Pace, "min_abs_monthly") => Slot::Number(&mut p.pace.min_abs_monthly),
         _ => return Err("unknown setting for this rule".into()),
     };
     match (slot, value) {

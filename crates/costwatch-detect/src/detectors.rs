@@ -369,6 +369,55 @@ pub fn new_spend(s: &DailySeries, p: &Params) -> Option<Detection> {
     ))
 }
 
+/// Month-to-date pace of a total (e.g. an account's usage): the month-to-date cost plus the
+/// rest of the month at the median of the recent days, against the previous month. Both the
+/// projection and the recent rate must exceed the previous month's by `min_relative`. `s` ends on
+/// the evaluated day, day `day_of_month` of a month of `days_in_month` days, and must hold the
+/// whole previous month (`prev_month_days` days, each with spend). `observed` and `expected`
+/// are the projected and the previous month's cost per day; the impact is the projected
+/// excess over the month.
+pub fn pace(
+    s: &DailySeries,
+    day_of_month: usize,
+    days_in_month: usize,
+    prev_month_days: usize,
+    p: &Params,
+) -> Option<Detection> {
+    let c = &p.pace;
+    let n = s.amounts.len();
+    if !c.enabled || day_of_month < c.min_elapsed_days.max(1) || n < day_of_month + prev_month_days
+    {
+        return None;
+    }
+    let (before, month) = s.amounts.split_at(n - day_of_month);
+    let previous = &before[before.len() - prev_month_days..];
+    if previous.iter().any(|&x| x <= 0.0) {
+        return None;
+    }
+    let recent = median(&month[month.len().saturating_sub(c.recent_days.max(1))..]);
+    let projected =
+        month.iter().sum::<f64>() + recent * (days_in_month.saturating_sub(day_of_month)) as f64;
+    let observed = projected / days_in_month as f64;
+    let expected = previous.iter().sum::<f64>() / prev_month_days as f64;
+    let excess = (observed - expected) * days_in_month as f64;
+    // The recent rate must be above too: a spike already over is the spike rule's news.
+    if observed < p.min_daily_spend
+        || observed < expected * (1.0 + c.min_relative)
+        || recent < expected * (1.0 + c.min_relative)
+        || excess < c.min_abs_monthly
+    {
+        return None;
+    }
+    Some(Detection {
+        kind: Kind::Pace,
+        severity: p.severity.classify(excess),
+        observed,
+        expected,
+        score: observed / expected,
+        monthly_impact: excess,
+    })
+}
+
 /// Run all detectors and return the most telling one: new spend, then shift,
 /// then spike, then creep. A host that keeps one finding per series can call
 /// this instead of the four detectors.
@@ -377,4 +426,41 @@ pub fn detect(s: &DailySeries, p: &Params) -> Option<Detection> {
         .or_else(|| shift(s, p))
         .or_else(|| spike(s, p))
         .or_else(|| creep(s, p))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pace_of(previous: f64, month: &[f64]) -> Option<Detection> {
+        let mut amounts = vec![previous; 31];
+        amounts.extend_from_slice(month);
+        let s = DailySeries {
+            amounts: &amounts,
+            last_weekday: 0,
+        };
+        pace(&s, month.len(), 30, 31, &Params::default())
+    }
+
+    #[test]
+    fn pace_projects_the_month_from_the_recent_days() {
+        // Ten days at last month's $100/day: on pace, quiet.
+        assert!(pace_of(100.0, &[100.0; 10]).is_none());
+        // A step to $150/day five days ago: the rest of the month at $150.
+        let mut month = vec![100.0; 5];
+        month.extend([150.0; 5]);
+        let d = pace_of(100.0, &month).expect("on course for more");
+        assert!((d.observed - (1250.0 + 150.0 * 20.0) / 30.0).abs() < 1e-9);
+        // Two days of it are not yet a rate: the recent median is still $100.
+        let mut month = vec![100.0; 8];
+        month.extend([150.0; 2]);
+        assert!(pace_of(100.0, &month).is_none());
+        assert!((d.monthly_impact - (d.observed - 100.0) * 30.0).abs() < 1e-9);
+        // A spike already over is not a pace: the recent days are back to normal.
+        let mut month = vec![100.0; 9];
+        month.push(900.0);
+        assert!(pace_of(100.0, &month).is_none());
+        // Too early in the month to say.
+        assert!(pace_of(100.0, &[200.0; 5]).is_none());
+    }
 }

@@ -13,7 +13,7 @@
 pub mod detectors;
 pub mod stats;
 
-pub use detectors::{creep, detect, new_spend, shift, spike};
+pub use detectors::{creep, detect, new_spend, pace, shift, spike};
 
 /// Days per month used to turn a daily delta into a monthly impact.
 pub const DAYS_PER_MONTH: f64 = 30.4;
@@ -48,6 +48,8 @@ pub enum Kind {
     Creep,
     /// Spend on a series that had (essentially) none before.
     NewSpend,
+    /// A month heading well above the previous month's cost.
+    Pace,
 }
 
 impl Kind {
@@ -58,6 +60,7 @@ impl Kind {
             Kind::Shift => "shift",
             Kind::Creep => "creep",
             Kind::NewSpend => "new_spend",
+            Kind::Pace => "pace",
         }
     }
 }
@@ -92,6 +95,7 @@ pub struct Params {
     pub shift: ShiftParams,
     pub creep: CreepParams,
     pub new_spend: NewSpendParams,
+    pub pace: PaceParams,
     pub severity: SeverityParams,
 }
 
@@ -166,6 +170,32 @@ pub struct CreepParams {
     pub min_abs_delta: f64,
 }
 
+/// Month-to-date pace: the month's projected cost against the previous month's.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PaceParams {
+    pub enabled: bool,
+    /// No verdict before this day of the month (too little of it to project).
+    pub min_elapsed_days: usize,
+    /// The rest of the month is projected at the median cost of this many recent days.
+    pub recent_days: usize,
+    /// Minimum projected excess over the previous month, relative (0.25 = 25% more).
+    pub min_relative: f64,
+    /// Minimum projected excess over the previous month, dollars per month.
+    pub min_abs_monthly: f64,
+}
+
+impl Default for PaceParams {
+    fn default() -> Self {
+        PaceParams {
+            enabled: true,
+            min_elapsed_days: 7,
+            recent_days: 7,
+            min_relative: 0.25,
+            min_abs_monthly: 500.0,
+        }
+    }
+}
+
 /// Spend appearing on a series with (essentially) no earlier spend.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NewSpendParams {
@@ -201,6 +231,7 @@ impl Default for Params {
             shift: ShiftParams::default(),
             creep: CreepParams::default(),
             new_spend: NewSpendParams::default(),
+            pace: PaceParams::default(),
             severity: SeverityParams::default(),
         }
     }
