@@ -183,7 +183,10 @@ fn or(value: &str, empty: &str) -> String {
 /// A usage amount, to a precision that suits its size (`1,234,567`, `12.3`, `0.042`).
 fn amount(x: f64) -> String {
     if x >= 100.0 {
-        money(x.round()).trim_start_matches('$').trim_end_matches(".00").to_string()
+        money(x.round())
+            .trim_start_matches('$')
+            .trim_end_matches(".00")
+            .to_string()
     } else if x >= 1.0 {
         format!("{x:.1}")
     } else {
