@@ -254,6 +254,60 @@ async fn download(
     Ok(())
 }
 
+/// A manifest as read from S3: its JSON, ETag, assembly id and data files.
+struct Manifest {
+    doc: serde_json::Value,
+    etag: String,
+    id: String,
+    data_keys: Vec<String>,
+}
+
+impl Manifest {
+    fn assembly(self, period: String, manifest_key: &str) -> Assembly {
+        Assembly {
+            period,
+            id: self.id,
+            manifest_key: manifest_key.to_string(),
+            etag: self.etag,
+            data_keys: self.data_keys,
+        }
+    }
+}
+
+/// Reads the manifest at `key`: the assembly id is its `id_field` (else the ETag), the data
+/// files its `keys_field` list, which must not be empty.
+async fn read_manifest(
+    client: &Client,
+    bucket: &str,
+    key: &str,
+    calls: &mut u32,
+    id_field: &str,
+    keys_field: &str,
+) -> Result<Manifest> {
+    let (text, etag) = get_text(client, bucket, key, calls).await?;
+    let doc: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| Error::input(format!("s3://{bucket}/{key}: not JSON: {e}")))?;
+    let id = doc[id_field].as_str().unwrap_or(&etag).to_string();
+    let data_keys: Vec<String> = doc[keys_field]
+        .as_array()
+        .map(|keys| {
+            keys.iter()
+                .filter_map(|k| k.as_str())
+                .map(|k| object_key(bucket, k))
+                .collect()
+        })
+        .unwrap_or_default();
+    if data_keys.is_empty() {
+        return Err(Error::input(format!("s3://{bucket}/{key}: no {keys_field}")).into());
+    }
+    Ok(Manifest {
+        doc,
+        etag,
+        id,
+        data_keys,
+    })
+}
+
 async fn get_text(
     client: &Client,
     bucket: &str,
@@ -345,68 +399,28 @@ async fn discover(
         match parts.as_slice() {
             // Legacy CUR: <yyyymmdd-yyyymmdd>/<report>-Manifest.json
             [range, file] if file.ends_with("-Manifest.json") && range.contains('-') => {
-                let (text, etag) = get_text(client, bucket, key, calls).await?;
-                let doc: serde_json::Value = serde_json::from_str(&text)
-                    .map_err(|e| Error::input(format!("s3://{bucket}/{key}: not JSON: {e}")))?;
-                let id = doc["assemblyId"].as_str().unwrap_or(&etag).to_string();
-                let period = doc["billingPeriod"]["start"]
+                let m =
+                    read_manifest(client, bucket, key, calls, "assemblyId", "reportKeys").await?;
+                let period = m.doc["billingPeriod"]["start"]
                     .as_str()
                     .and_then(period_of)
                     .or_else(|| period_of(range))
                     .ok_or_else(|| {
                         Error::input(format!("s3://{bucket}/{key}: no billing period"))
                     })?;
-                let data_keys: Vec<String> = doc["reportKeys"]
-                    .as_array()
-                    .map(|keys| {
-                        keys.iter()
-                            .filter_map(|k| k.as_str())
-                            .map(|k| object_key(bucket, k))
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                if data_keys.is_empty() {
-                    return Err(Error::input(format!("s3://{bucket}/{key}: no reportKeys")).into());
-                }
-                assemblies.push(Assembly {
-                    period,
-                    id,
-                    manifest_key: key.clone(),
-                    etag,
-                    data_keys,
-                });
+                assemblies.push(m.assembly(period, key));
             }
             // Data Exports: metadata/BILLING_PERIOD=YYYY-MM/<export>-Manifest.json
             ["metadata", folder, file]
                 if file.ends_with("Manifest.json") && folder.starts_with("BILLING_PERIOD=") =>
             {
-                let (text, etag) = get_text(client, bucket, key, calls).await?;
-                let doc: serde_json::Value = serde_json::from_str(&text)
-                    .map_err(|e| Error::input(format!("s3://{bucket}/{key}: not JSON: {e}")))?;
+                let m =
+                    read_manifest(client, bucket, key, calls, "executionId", "dataFiles").await?;
                 let period = period_of(folder).ok_or_else(|| {
                     Error::input(format!("s3://{bucket}/{key}: no billing period"))
                 })?;
-                let id = doc["executionId"].as_str().unwrap_or(&etag).to_string();
-                let data_keys: Vec<String> = doc["dataFiles"]
-                    .as_array()
-                    .map(|keys| {
-                        keys.iter()
-                            .filter_map(|k| k.as_str())
-                            .map(|k| object_key(bucket, k))
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                if data_keys.is_empty() {
-                    return Err(Error::input(format!("s3://{bucket}/{key}: no dataFiles")).into());
-                }
                 export_periods_with_manifest.insert(period.clone());
-                assemblies.push(Assembly {
-                    period,
-                    id,
-                    manifest_key: key.clone(),
-                    etag,
-                    data_keys,
-                });
+                assemblies.push(m.assembly(period, key));
             }
             _ => {}
         }
