@@ -159,12 +159,12 @@ impl Job {
             deliveries: Vec::new(),
             forecast: self.ledger.latest_forecast(run_date)?,
         };
+        let notes: Vec<String> = summary.forecast.iter().map(forecast_note).collect();
         if let Some(day) = evaluated_day {
             let snapshot = history.snapshot(day, self.config.detection.history_days as usize);
             summary.series_evaluated = snapshot.series.len();
             let evaluation = rules::evaluate_all(&self.rules, &snapshot);
             let problems = problems(&summary.sources, &evaluation.failures);
-            let notes: Vec<String> = summary.forecast.iter().map(forecast_note).collect();
             let ran: Vec<&str> = evaluation.succeeded.iter().map(String::as_str).collect();
             let outcome = self.ledger.in_transaction(!dry_run, |ledger| {
                 let outcome = lifecycle::apply(
@@ -175,25 +175,17 @@ impl Job {
                     &ran,
                     self.config.detection.resolve_after_quiet_days,
                 )?;
-                if !outcome.alerts.is_empty() || !problems.is_empty() {
-                    let digest = digest::render(
-                        &self.config.alerts,
-                        &digest::Report {
-                            run_date,
-                            alerts: &outcome.alerts,
-                            notes: &notes,
-                            problems: &problems,
-                        },
-                    )?;
-                    let ids: Vec<i64> = outcome.alerts.iter().map(|a| a.id).collect();
-                    ledger.enqueue_digest(run_date, &digest.subject, &digest.message, &ids)?;
-                }
+                self.queue_digest(ledger, run_date, &outcome.alerts, &notes, &problems)?;
                 Ok(outcome)
             })?;
             summary.rule_failures = evaluation.failures;
             summary.alerts = outcome.alerts;
             summary.findings_updated = outcome.updated;
             summary.findings_resolved = outcome.resolved;
+        } else if !dry_run {
+            // Nothing to evaluate, but a failing source must still be heard of.
+            let problems = problems(&summary.sources, &[]);
+            self.queue_digest(&self.ledger, run_date, &[], &notes, &problems)?;
         }
         if let Some(id) = run_id {
             summary.deliveries =
@@ -210,6 +202,30 @@ impl Job {
             )?;
         }
         Ok(summary)
+    }
+
+    /// Queues the digest of a run, if it has new alerts or problems to tell.
+    fn queue_digest(
+        &self,
+        ledger: &Ledger,
+        run_date: NaiveDate,
+        alerts: &[AlertRecord],
+        notes: &[String],
+        problems: &[String],
+    ) -> Result<()> {
+        if alerts.is_empty() && problems.is_empty() {
+            return Ok(());
+        }
+        let report = digest::Report {
+            run_date,
+            alerts,
+            notes,
+            problems,
+        };
+        let digest = digest::render(&self.config.alerts, &report)?;
+        let ids: Vec<i64> = alerts.iter().map(|a| a.id).collect();
+        ledger.enqueue_digest(run_date, &digest.subject, &digest.message, &ids)?;
+        Ok(())
     }
 
     /// Replays the daily job for every run date in `[from, to]` over the ledger's history and

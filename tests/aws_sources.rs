@@ -393,6 +393,11 @@ fn missing_credentials_are_reported_quickly() {
         stdout(&out)
     );
     assert!(elapsed < Duration::from_secs(3), "took {elapsed:?}");
+    // No data to evaluate, but the team still hears of the failing source.
+    let emls = eml_files(&dir.path().join("outbox"));
+    assert_eq!(emls.len(), 1);
+    let digest = std::fs::read_to_string(&emls[0]).unwrap();
+    assert!(digest.contains("0 cost alerts, 1 problem"), "{digest}");
 }
 
 #[test]
