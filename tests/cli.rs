@@ -347,3 +347,76 @@ fn json_logs_for_machines() {
     let parsed: serde_json::Value = serde_json::from_str(first).unwrap();
     assert!(parsed.get("level").is_some(), "{first}");
 }
+
+/// A CUR where EC2 usage is covered by a savings plan until 2026-03-05 and then runs on
+/// demand: the same hours, at the on-demand rate instead of the plan's.
+fn lapsing_savings_plan_cur() -> String {
+    let mut text = String::from(
+        "identity/LineItemId,bill/BillingPeriodStartDate,lineItem/UsageAccountId,lineItem/LineItemType,\
+         lineItem/UsageStartDate,lineItem/ProductCode,lineItem/UsageType,lineItem/UsageAmount,\
+         lineItem/UnblendedCost,product/region,product/ProductName,pricing/unit,\
+         savingsPlan/SavingsPlanEffectiveCost\n",
+    );
+    let first = chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+    for (i, day) in first.iter_days().take(79).enumerate() {
+        let hours = 2400.0 * (1.0 + 0.03 * ((i * 7 % 11) as f64 / 5.0 - 1.0));
+        let on_demand = hours * 0.096;
+        let period = day.format("%Y-%m-01T00:00:00Z");
+        let start = day.format("%Y-%m-%dT00:00:00Z");
+        let row = |id: &str, kind: &str, amount: f64, cost: f64, effective: f64| {
+            format!(
+                "{id}{i},{period},111122223333,{kind},{start},AmazonEC2,USE1-BoxUsage:m5.large,{amount:.3},\
+                 {cost:.6},us-east-1,Amazon Elastic Compute Cloud,Hrs,{effective:.6}\n"
+            )
+        };
+        if day <= chrono::NaiveDate::from_ymd_opt(2026, 3, 5).unwrap() {
+            text += &row(
+                "c",
+                "SavingsPlanCoveredUsage",
+                hours,
+                on_demand,
+                hours * 0.06,
+            );
+            text += &row("n", "SavingsPlanNegation", 0.0, -on_demand, 0.0);
+        } else {
+            text += &row("u", "Usage", hours, on_demand, 0.0);
+        }
+    }
+    text
+}
+
+#[test]
+fn a_lapsed_savings_plan_alerts_as_a_price_rise() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("cur.csv");
+    std::fs::write(&data, lapsing_savings_plan_cur()).unwrap();
+    let out = run(costwatch(dir.path())
+        .args(["backtest", "--format", "json", "--data"])
+        .arg(&data)
+        .args(["--from", "2026-02-15", "--to", "2026-03-20"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let alerts: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    // Unblended cost never moves (covered usage is billed at on-demand rates and negated);
+    // what the team pays rises by 60%, and the alert says it is the price, not the usage.
+    // (The account's month pace may follow: that is the same rise, seen account-wide.)
+    assert!(
+        alerts
+            .iter()
+            .all(|a| a["rule"] == "shift" || a["rule"] == "pace"),
+        "{alerts:#?}"
+    );
+    let a = alerts
+        .iter()
+        .find(|a| a["rule"] == "shift")
+        .expect("a shift alert");
+    assert_eq!(a["usage_type"], "USE1-BoxUsage:m5.large");
+    assert!(
+        ("2026-03-06".."2026-03-12").contains(&a["day"].as_str().unwrap()),
+        "{a}"
+    );
+    let detail = a["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("the price went from $0.06 to $0.096 per Hrs"),
+        "{detail}"
+    );
+}

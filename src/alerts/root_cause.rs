@@ -11,8 +11,15 @@ use std::collections::{BTreeSet, HashMap};
 
 /// Days before the recent window that form the baseline.
 const BASELINE_DAYS: u64 = 28;
-/// Days a lasting change (anything but a one-day spike) is averaged over.
-const RECENT_DAYS: u64 = 7;
+/// Days the recent level is averaged over, by rule: a spike is one day, a step is told from
+/// the days just after it, slower changes from a week.
+fn recent_days(rule: &str) -> u64 {
+    match rule {
+        "spike" => 1,
+        "shift" | "new-spend" => 2,
+        _ => 7,
+    }
+}
 /// Contributors named per dimension.
 const TOP: usize = 3;
 /// Contributors with a smaller share of a dimension's rises are not named.
@@ -20,8 +27,7 @@ const MIN_SHARE: f64 = 0.02;
 
 /// The root cause of `f` from the ledger's facts, or `None` when they show no increase.
 pub fn explain(ledger: &Ledger, f: &Finding) -> Result<Option<String>> {
-    let recent_days = if f.rule == "spike" { 1 } else { RECENT_DAYS };
-    let recent_from = f.day - Days::new(recent_days - 1);
+    let recent_from = f.day - Days::new(recent_days(&f.rule) - 1);
     let base_from = recent_from - Days::new(BASELINE_DAYS);
     let s = &f.scope;
     let rows = ledger.scope_costs(&s.account, &s.service_code, &s.usage_type, base_from, f.day)?;
@@ -147,32 +153,35 @@ impl<'a> Windows<'a> {
             ));
         }
         let (price_before, price_now) = (cost_before / use_before, cost_now / use_now);
-        let volume = use_now / use_before;
-        let price = price_now / price_before;
-        Some(if (0.8..=1.25).contains(&price) {
-            format!(
-                "Usage went from {} to {} {unit}/day at about the same price ({}/{unit}): more usage, not a price change.",
-                amount(use_before),
-                amount(use_now),
-                unit_price(price_now)
-            )
-        } else if (0.8..=1.25).contains(&volume) {
-            format!(
-                "Usage stayed near {} {unit}/day but the price went from {} to {} per {unit}: a rate or \
+        let steady = |ratio: f64| (0.9..=1.1).contains(&ratio);
+        Some(
+            match (
+                steady(use_now / use_before),
+                steady(price_now / price_before),
+            ) {
+                (_, true) => format!(
+                    "Usage went from {} to {} {unit}/day at about the same price ({}/{unit}): more usage, \
+                 not a price change.",
+                    amount(use_before),
+                    amount(use_now),
+                    unit_price(price_now)
+                ),
+                (true, false) => format!(
+                    "Usage stayed near {} {unit}/day but the price went from {} to {} per {unit}: a rate or \
                  pricing change (a discount, reservation or savings plan no longer applying?).",
-                amount(use_before),
-                unit_price(price_before),
-                unit_price(price_now)
-            )
-        } else {
-            format!(
-                "Usage went from {} to {} {unit}/day and the price from {} to {} per {unit}.",
-                amount(use_before),
-                amount(use_now),
-                unit_price(price_before),
-                unit_price(price_now)
-            )
-        })
+                    amount(use_before),
+                    unit_price(price_before),
+                    unit_price(price_now)
+                ),
+                (false, false) => format!(
+                    "Usage went from {} to {} {unit}/day and the price from {} to {} per {unit}.",
+                    amount(use_before),
+                    amount(use_now),
+                    unit_price(price_before),
+                    unit_price(price_now)
+                ),
+            },
+        )
     }
 }
 
@@ -194,14 +203,14 @@ fn amount(x: f64) -> String {
     }
 }
 
-/// A price per unit, which is often a fraction of a cent: four significant digits.
+/// A price per unit, which is often a fraction of a cent: up to four significant digits.
 fn unit_price(x: f64) -> String {
     if x >= 1.0 {
         money(x)
     } else {
         let decimals = (3 - x.log10().floor() as i32).clamp(4, 12) as usize;
         let mut text = format!("${x:.decimals$}");
-        while text.ends_with('0') && text.len() > "$0.0000".len() {
+        while text.ends_with('0') && text.len() > "$0.00".len() {
             text.pop();
         }
         text
@@ -288,14 +297,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let ledger = Ledger::open(&dir.path().join("l.db")).unwrap();
         let rows: Vec<(u32, &str, f64, f64)> = (1..=20)
-            .map(|d| (d, "us-east-1", if d > 13 { 30.0 } else { 10.0 }, 100.0))
+            .map(|d| (d, "us-east-1", if d > 18 { 30.0 } else { 10.0 }, 100.0))
             .collect();
         ledger
             .replace_periods("cur", &["2026-03".to_string()], &facts(&rows), &[])
             .unwrap();
         let text = explain(&ledger, &finding("shift", 20)).unwrap().unwrap();
         assert!(
-            text.contains("price went from $0.1000 to $0.3000 per Hrs"),
+            text.contains("price went from $0.10 to $0.30 per Hrs"),
             "{text}"
         );
     }

@@ -179,13 +179,16 @@ impl Ledger {
     }
 
     /// Usage cost per series and day in `[from, to]`, from the preferred source of the window.
+    /// Rules see amortized cost, what usage really costs net of savings plans and reservations:
+    /// a savings plan that lapses then shows as the price rise it is, while unblended cost
+    /// (on-demand rates for covered usage) would not move.
     pub fn usage_series(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<SeriesCosts>> {
         let sql = format!(
             "WITH ranked AS (
                 SELECT *, {SOURCE_RANK_SQL} AS rank FROM daily_costs
                 WHERE day BETWEEN ?1 AND ?2 AND charge_category = 'usage'),
              best AS (SELECT MIN(rank) AS rank FROM ranked)
-             SELECT r.account, r.service_code, MAX(r.service_name), r.usage_type, r.day, SUM(r.unblended_cost)
+             SELECT r.account, r.service_code, MAX(r.service_name), r.usage_type, r.day, SUM(r.amortized_cost)
              FROM ranked r JOIN best b ON r.rank = b.rank
              GROUP BY r.account, r.service_code, r.usage_type, r.day
              ORDER BY r.account, r.service_code, r.usage_type, r.day"
@@ -217,14 +220,14 @@ impl Ledger {
         Ok(out)
     }
 
-    /// Total usage cost per day in `[from, to]` (preferred source of the window), ascending.
+    /// Total amortized usage cost per day in `[from, to]` (preferred source of the window), ascending.
     pub fn usage_totals(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<(NaiveDate, f64)>> {
         let sql = format!(
             "WITH ranked AS (
-                SELECT day, unblended_cost, {SOURCE_RANK_SQL} AS rank FROM daily_costs
+                SELECT day, amortized_cost, {SOURCE_RANK_SQL} AS rank FROM daily_costs
                 WHERE day BETWEEN ?1 AND ?2 AND charge_category = 'usage'),
              best AS (SELECT MIN(rank) AS rank FROM ranked)
-             SELECT r.day, SUM(r.unblended_cost) FROM ranked r JOIN best b ON r.rank = b.rank
+             SELECT r.day, SUM(r.amortized_cost) FROM ranked r JOIN best b ON r.rank = b.rank
              GROUP BY r.day ORDER BY r.day"
         );
         let mut stmt = self.conn.prepare(&sql)?;
@@ -232,8 +235,8 @@ impl Ledger {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// Usage facts in `[from, to]` of `account` × `service_code` × `usage_type` (an empty
-    /// string matches any), from the preferred source of the window.
+    /// Usage facts (amortized cost) in `[from, to]` of `account` × `service_code` ×
+    /// `usage_type` (an empty string matches any), from the preferred source of the window.
     pub fn scope_costs(
         &self,
         account: &str,
@@ -251,7 +254,7 @@ impl Ledger {
              best AS (SELECT MIN(rank) AS rank FROM ranked)
              SELECT r.day, r.account, COALESCE(NULLIF(MAX(r.service_name), ''), r.service_code),
                     r.usage_type, r.region, r.tags, MAX(r.usage_unit),
-                    SUM(r.unblended_cost), SUM(r.usage_amount)
+                    SUM(r.amortized_cost), SUM(r.usage_amount)
              FROM ranked r JOIN best b ON r.rank = b.rank
              GROUP BY r.day, r.account, r.service_code, r.usage_type, r.region, r.tags"
         );
