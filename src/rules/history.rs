@@ -147,6 +147,7 @@ mod tests {
                     key,
                     FactValue {
                         unblended: cost,
+                        amortized: cost,
                         ..Default::default()
                     },
                 )

@@ -84,8 +84,12 @@ impl Source for FilesSource {
             stamp.periods = file_periods.iter().cloned().collect();
             let new_periods: Vec<String> = file_periods.difference(&periods).cloned().collect();
             periods.extend(file_periods);
-            for (k, v) in file_facts {
-                facts.entry(k).or_default().add(&v);
+            if facts.is_empty() {
+                facts = file_facts; // the usual case, one file per period: no merge
+            } else {
+                for (k, v) in file_facts {
+                    facts.entry(k).or_default().add(&v);
+                }
             }
             // Other known files holding the same billing periods must be summed in as well.
             for other in ledger.files_covering(&new_periods)? {

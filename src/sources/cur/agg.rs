@@ -1,38 +1,101 @@
 //! Grouping of line items into daily facts without allocating per row.
 //!
-//! A row's key fields are written as raw bytes into one reusable buffer and looked up in a
-//! hash map keyed by those bytes; a key is allocated only the first time it is seen. The
-//! typed [`FactKey`] is built once per group at the end.
+//! Every string a key is made of is interned to a small id (the Parquet reader interns a
+//! dictionary value once per row group, not once per row), so a group's key is a fixed-size
+//! tuple of integers: hashing and comparing it is a few instructions, whatever the strings'
+//! length. The typed [`FactKey`] is built once per group at the end.
 
+use super::layout::Cell;
 use crate::ledger::{ChargeCategory, FactKey, FactValue, Facts};
 use chrono::NaiveDate;
 use std::collections::HashMap;
 
-/// FxHash as rustc-hash 2 has it: fast for short byte keys and well mixed in the low bits the
+/// FxHash as rustc-hash 2 has it: fast for short keys and well mixed in the low bits the
 /// table indexes by; no DoS resistance is needed for billing files.
 pub type FxBuild = rustc_hash::FxBuildHasher;
 
-/// Summed amounts of one group.
-#[derive(Debug, Default)]
+/// Distinct strings, each with a small id; id 0 is the empty string.
+pub struct Interner {
+    ids: HashMap<Box<[u8]>, u32, FxBuild>,
+    strings: Vec<Box<[u8]>>,
+}
+
+impl Default for Interner {
+    fn default() -> Self {
+        let mut interner = Self {
+            ids: HashMap::default(),
+            strings: Vec::new(),
+        };
+        interner.intern(b"");
+        interner
+    }
+}
+
+impl Interner {
+    /// The id of `bytes`, added if new.
+    #[inline]
+    pub fn intern(&mut self, bytes: &[u8]) -> u32 {
+        if let Some(&id) = self.ids.get(bytes) {
+            return id;
+        }
+        let id = u32::try_from(self.strings.len()).expect("fewer than 2^32 distinct strings");
+        self.strings.push(bytes.into());
+        self.ids.insert(bytes.into(), id);
+        id
+    }
+
+    /// The id of a text cell (0 for null or a number).
+    #[inline]
+    pub fn cell(&mut self, cell: Cell) -> u32 {
+        match cell {
+            Cell::Id(id, _) => id,
+            Cell::Str(v) => self.intern(v),
+            _ => 0,
+        }
+    }
+
+    /// The bytes of an id.
+    pub fn get(&self, id: u32) -> &[u8] {
+        &self.strings[id as usize]
+    }
+}
+
+/// Identity of one group: interned ids and the day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct Key {
+    /// Billing period as `year * 100 + month`.
+    period: u32,
+    day: i32,
+    account: u32,
+    service_code: u32,
+    usage_type: u32,
+    region: u32,
+    /// Id of the tag values' tuple in [`Aggregator::tag_sets`].
+    tags: u32,
+    category: ChargeCategory,
+}
+
+/// Summed amounts of one group; names are interned ids (0 when not seen yet).
+#[derive(Debug, Default, Clone, Copy)]
 struct Acc {
     unblended: f64,
     amortized: f64,
     usage_amount: f64,
-    service_name: String,
-    usage_unit: String,
+    service_name: u32,
+    usage_unit: u32,
 }
 
-/// Key fields of one row, borrowed from the input.
+/// Key fields of one row.
 pub struct RowKey<'a> {
     /// Billing period as `year * 100 + month`.
     pub period: u32,
     /// Days since 1970-01-01.
     pub day: i32,
     pub category: ChargeCategory,
-    pub account: &'a [u8],
-    pub service_code: &'a [u8],
-    pub usage_type: &'a [u8],
-    pub region: &'a [u8],
+    pub account: Cell<'a>,
+    pub service_code: Cell<'a>,
+    pub usage_type: Cell<'a>,
+    pub region: Cell<'a>,
 }
 
 /// Amounts and descriptive fields of one row.
@@ -40,41 +103,21 @@ pub struct RowValue<'a> {
     pub unblended: f64,
     pub amortized: f64,
     pub usage_amount: f64,
-    pub service_name: &'a [u8],
-    pub usage_unit: &'a [u8],
+    pub service_name: Cell<'a>,
+    pub usage_unit: Cell<'a>,
 }
 
 /// Daily facts being accumulated from rows.
 pub struct Aggregator {
-    map: HashMap<Box<[u8]>, Acc, FxBuild>,
-    key: Vec<u8>,
+    map: HashMap<Key, Acc, FxBuild>,
+    /// The strings the ids of keys and values refer to.
+    pub strings: Interner,
+    /// Distinct tuples of tag value ids (one per configured key); id 0 is "no tags".
+    tag_sets: HashMap<Box<[u32]>, u32, FxBuild>,
+    tag_list: Vec<Box<[u32]>>,
+    tag_ids: Vec<u32>,
     /// Configured tag keys, sorted: the order of the tag values given to [`Aggregator::add`].
     tag_keys: Vec<String>,
-}
-
-const CATEGORIES: [ChargeCategory; 9] = [
-    ChargeCategory::Usage,
-    ChargeCategory::Fee,
-    ChargeCategory::Tax,
-    ChargeCategory::Credit,
-    ChargeCategory::Refund,
-    ChargeCategory::Discount,
-    ChargeCategory::SavingsPlan,
-    ChargeCategory::Reservation,
-    ChargeCategory::Other,
-];
-
-fn put(key: &mut Vec<u8>, field: &[u8]) {
-    let len = field.len().min(u16::MAX as usize);
-    key.extend_from_slice(&(len as u16).to_le_bytes());
-    key.extend_from_slice(&field[..len]);
-}
-
-fn take<'a>(key: &mut &'a [u8]) -> &'a [u8] {
-    let len = u16::from_le_bytes([key[0], key[1]]) as usize;
-    let (field, rest) = key[2..].split_at(len);
-    *key = rest;
-    field
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -84,55 +127,107 @@ fn text(bytes: &[u8]) -> String {
 impl Aggregator {
     /// `tag_keys` must be sorted (see [`sorted_tag_keys`]).
     pub fn new(tag_keys: Vec<String>) -> Self {
+        let empty: Box<[u32]> = vec![0; tag_keys.len()].into();
+        let mut tag_sets = HashMap::default();
+        tag_sets.insert(empty.clone(), 0);
         Self {
             map: HashMap::with_capacity_and_hasher(1024, FxBuild::default()),
-            key: Vec::with_capacity(256),
+            strings: Interner::default(),
+            tag_sets,
+            tag_list: vec![empty],
+            tag_ids: Vec::with_capacity(tag_keys.len()),
             tag_keys,
         }
+    }
+
+    /// The interned id of a text cell (0 for null or a number).
+    #[inline]
+    pub fn id(&mut self, cell: Cell) -> u32 {
+        self.strings.cell(cell)
+    }
+
+    fn tag_set(&mut self, tags: &[&[u8]]) -> u32 {
+        if tags.iter().all(|t| t.is_empty()) {
+            return 0;
+        }
+        self.tag_ids.clear();
+        for t in tags {
+            let id = self.strings.intern(t);
+            self.tag_ids.push(id);
+        }
+        if let Some(&id) = self.tag_sets.get(self.tag_ids.as_slice()) {
+            return id;
+        }
+        let id = self.tag_list.len() as u32;
+        self.tag_list.push(self.tag_ids.as_slice().into());
+        self.tag_sets.insert(self.tag_ids.as_slice().into(), id);
+        id
     }
 
     /// Adds one row; `tags` holds one value per configured tag key (empty when absent).
     #[inline]
     pub fn add(&mut self, k: &RowKey, tags: &[&[u8]], v: &RowValue) {
-        let key = &mut self.key;
-        key.clear();
-        key.extend_from_slice(&k.period.to_le_bytes());
-        key.extend_from_slice(&k.day.to_le_bytes());
-        key.push(k.category as u8);
-        put(key, k.account);
-        put(key, k.service_code);
-        put(key, k.usage_type);
-        put(key, k.region);
-        for t in tags {
-            put(key, t);
-        }
-        let acc = match self.map.get_mut(key.as_slice()) {
-            Some(acc) => acc,
-            None => self.map.entry(key.as_slice().into()).or_default(),
+        let key = Key {
+            period: k.period,
+            day: k.day,
+            account: self.id(k.account),
+            service_code: self.id(k.service_code),
+            usage_type: self.id(k.usage_type),
+            region: self.id(k.region),
+            tags: if tags.is_empty() {
+                0
+            } else {
+                self.tag_set(tags)
+            },
+            category: k.category,
         };
+        let acc = self.map.entry(key).or_default();
         acc.unblended += v.unblended;
         acc.amortized += v.amortized;
         acc.usage_amount += v.usage_amount;
-        if acc.service_name.is_empty() && !v.service_name.is_empty() {
-            acc.service_name = text(v.service_name);
+        if acc.service_name == 0 {
+            acc.service_name = self.strings.cell(v.service_name);
         }
-        if acc.usage_unit.is_empty() && !v.usage_unit.is_empty() {
-            acc.usage_unit = text(v.usage_unit);
+        if acc.usage_unit == 0 {
+            acc.usage_unit = self.strings.cell(v.usage_unit);
         }
     }
 
-    /// Adds every group of `other` (same tag keys).
+    /// Adds every group of `other` (same tag keys), translating its ids.
     pub fn merge(&mut self, other: Aggregator) {
+        let ids: Vec<u32> = other
+            .strings
+            .strings
+            .iter()
+            .map(|s| self.strings.intern(s))
+            .collect();
+        let id = |i: u32| ids[i as usize];
+        let tag_ids: Vec<u32> = other
+            .tag_list
+            .iter()
+            .map(|set| {
+                let values: Vec<&[u8]> = set.iter().map(|&i| other.strings.get(i)).collect();
+                self.tag_set(&values)
+            })
+            .collect();
         for (k, v) in other.map {
-            let acc = self.map.entry(k).or_default();
+            let key = Key {
+                account: id(k.account),
+                service_code: id(k.service_code),
+                usage_type: id(k.usage_type),
+                region: id(k.region),
+                tags: tag_ids[k.tags as usize],
+                ..k
+            };
+            let acc = self.map.entry(key).or_default();
             acc.unblended += v.unblended;
             acc.amortized += v.amortized;
             acc.usage_amount += v.usage_amount;
-            if acc.service_name.is_empty() {
-                acc.service_name = v.service_name;
+            if acc.service_name == 0 {
+                acc.service_name = id(v.service_name);
             }
-            if acc.usage_unit.is_empty() {
-                acc.usage_unit = v.usage_unit;
+            if acc.usage_unit == 0 {
+                acc.usage_unit = id(v.usage_unit);
             }
         }
     }
@@ -140,49 +235,49 @@ impl Aggregator {
     /// The typed daily facts.
     pub fn finish(self) -> Facts {
         let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date");
-        let mut facts = Facts::with_capacity(self.map.len());
-        for (raw, acc) in self.map {
-            let period = u32::from_le_bytes(raw[0..4].try_into().expect("4 bytes"));
-            let day = i32::from_le_bytes(raw[4..8].try_into().expect("4 bytes"));
-            let category = CATEGORIES[raw[8] as usize];
-            let mut rest = &raw[9..];
-            let account = text(take(&mut rest));
-            let service_code = text(take(&mut rest));
-            let usage_type = text(take(&mut rest));
-            let region = text(take(&mut rest));
-            let mut tags = String::new();
-            for key in &self.tag_keys {
-                let value = take(&mut rest);
-                if !value.is_empty() {
-                    if !tags.is_empty() {
-                        tags.push(';');
+        let strings: Vec<String> = self.strings.strings.iter().map(|s| text(s)).collect();
+        let tag_texts: Vec<String> = self
+            .tag_list
+            .iter()
+            .map(|set| {
+                let mut tags = String::new();
+                for (key, &value) in self.tag_keys.iter().zip(set.iter()) {
+                    if value != 0 {
+                        if !tags.is_empty() {
+                            tags.push(';');
+                        }
+                        tags.push_str(key);
+                        tags.push('=');
+                        tags.push_str(&strings[value as usize]);
                     }
-                    tags.push_str(key);
-                    tags.push('=');
-                    tags.push_str(&String::from_utf8_lossy(value));
                 }
-            }
-            let service_name = if acc.service_name.is_empty() {
-                service_code.clone()
+                tags
+            })
+            .collect();
+        let mut facts = Facts::with_capacity(self.map.len());
+        for (k, acc) in self.map {
+            let s = |id: u32| strings[id as usize].clone();
+            let service_name = if acc.service_name == 0 {
+                k.service_code
             } else {
                 acc.service_name
             };
             let key = FactKey {
-                billing_period: format!("{:04}-{:02}", period / 100, period % 100),
-                day: epoch + chrono::Days::new(day.max(0) as u64),
-                account,
-                service_code,
-                usage_type,
-                region,
-                category,
-                tags,
+                billing_period: format!("{:04}-{:02}", k.period / 100, k.period % 100),
+                day: epoch + chrono::Days::new(k.day.max(0) as u64),
+                account: s(k.account),
+                service_code: s(k.service_code),
+                usage_type: s(k.usage_type),
+                region: s(k.region),
+                category: k.category,
+                tags: tag_texts[k.tags as usize].clone(),
             };
             let value = FactValue {
-                service_name,
+                service_name: s(service_name),
                 unblended: acc.unblended,
                 amortized: acc.amortized,
                 usage_amount: acc.usage_amount,
-                usage_unit: acc.usage_unit,
+                usage_unit: s(acc.usage_unit),
             };
             facts.entry(key).or_default().add(&value);
         }
@@ -210,17 +305,17 @@ mod tests {
             period: 202506,
             day: 20_000,
             category: ChargeCategory::Usage,
-            account: b"111",
-            service_code: b"AmazonEC2",
-            usage_type: b"BoxUsage",
-            region: b"us-east-1",
+            account: Cell::Str(b"111"),
+            service_code: Cell::Str(b"AmazonEC2"),
+            usage_type: Cell::Str(b"BoxUsage"),
+            region: Cell::Str(b"us-east-1"),
         };
         let value = RowValue {
             unblended: 1.5,
             amortized: 1.0,
             usage_amount: 2.0,
-            service_name: b"",
-            usage_unit: b"Hrs",
+            service_name: Cell::Null,
+            usage_unit: Cell::Str(b"Hrs"),
         };
         agg.add(&key, &[b"a1", b"red"], &value);
         agg.add(&key, &[b"a1", b"red"], &value);

@@ -118,14 +118,8 @@ enum Next {
 impl Splitter {
     fn next(&mut self, data: &[u8], pos: usize, eof: bool) -> Result<Next, &'static str> {
         let rest = &data[pos..];
-        let stop = if self.quoting {
-            memchr::memchr2(b'\n', b'"', rest)
-        } else {
-            memchr::memchr(b'\n', rest)
-        };
-        let line_len = match stop {
-            Some(i) if rest[i] == b'\n' => i,
-            Some(_) => return self.quoted(data, pos, eof),
+        let line_len = match memchr::memchr(b'\n', rest) {
+            Some(i) => i,
             None if eof => rest.len(),
             None => return Ok(Next::Incomplete),
         };
@@ -133,7 +127,10 @@ impl Splitter {
         if line.last() == Some(&b'\r') {
             line = &line[..line.len() - 1];
         }
-        split_line(line, self.delim, pos, &mut self.ranges);
+        if !split_line(line, self.delim, self.quoting, pos, &mut self.ranges) {
+            // A quoted newline, an escaped quote or a stray quote: unescape byte by byte.
+            return self.quoted(data, pos, eof);
+        }
         Ok(Next::Record {
             end: (pos + line_len + 1).min(data.len()),
             copied: false,
@@ -196,46 +193,117 @@ impl Splitter {
     }
 }
 
-/// Field ranges of a line without quotes, offset by `base`.
+/// Bit masks of the delimiter and the quote in 16 bytes (bit `i` for byte `i`).
 #[inline]
-fn split_line(line: &[u8], delim: u8, base: usize, ranges: &mut Vec<(usize, usize)>) {
-    ranges.clear();
-    let mut start = 0;
+fn masks(block: &[u8; 16], delim: u8) -> (u32, u32) {
     #[cfg(target_arch = "x86_64")]
     {
-        // SSE2 is part of x86_64: compare 16 bytes at a time, walk the delimiter bits.
         use std::arch::x86_64::{
             __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8,
         };
-        let mut at = 0;
-        // SAFETY: SSE2 is always available on x86_64; loads are unaligned and in bounds.
+        // SAFETY: SSE2 is part of x86_64; the load is unaligned and reads exactly 16 bytes.
         unsafe {
-            let needle = _mm_set1_epi8(delim as i8);
-            while at + 16 <= line.len() {
-                let block = _mm_loadu_si128(line.as_ptr().add(at) as *const __m128i);
-                let mut mask = _mm_movemask_epi8(_mm_cmpeq_epi8(block, needle)) as u32;
-                while mask != 0 {
-                    let c = at + mask.trailing_zeros() as usize;
-                    ranges.push((base + start, base + c));
-                    start = c + 1;
-                    mask &= mask - 1;
-                }
-                at += 16;
-            }
-        }
-        for (i, &b) in line[at..].iter().enumerate() {
-            if b == delim {
-                ranges.push((base + start, base + at + i));
-                start = at + i + 1;
-            }
+            let b = _mm_loadu_si128(block.as_ptr() as *const __m128i);
+            let d = _mm_movemask_epi8(_mm_cmpeq_epi8(b, _mm_set1_epi8(delim as i8))) as u32;
+            let q = _mm_movemask_epi8(_mm_cmpeq_epi8(b, _mm_set1_epi8(b'"' as i8))) as u32;
+            (d, q)
         }
     }
     #[cfg(not(target_arch = "x86_64"))]
-    for c in memchr::memchr_iter(delim, line) {
-        ranges.push((base + start, base + c));
-        start = c + 1;
+    {
+        let (mut d, mut q) = (0, 0);
+        for (i, &c) in block.iter().enumerate() {
+            d |= u32::from(c == delim) << i;
+            q |= u32::from(c == b'"') << i;
+        }
+        (d, q)
     }
-    ranges.push((base + start, base + line.len()));
+}
+
+/// Field ranges of one line (no line end), offset by `base`, 16 bytes at a time.
+///
+/// With `quoting`, a field wholly in quotes (`"a, b"`) is given without them; `false` means
+/// the line needs the unescaping path (`""` inside quotes, a quote within a field, or a
+/// quoted field running past the line end).
+#[inline]
+fn split_line(
+    line: &[u8],
+    delim: u8,
+    quoting: bool,
+    base: usize,
+    ranges: &mut Vec<(usize, usize)>,
+) -> bool {
+    ranges.clear();
+    let mut start = 0;
+    let mut in_quotes = false;
+    // Quotes seen in the current field.
+    let mut quotes = 0u32;
+    let mut at = 0;
+    while at < line.len() {
+        let (mut d, mut q) = match line.get(at..at + 16) {
+            Some(block) => masks(block.try_into().expect("16 bytes"), delim),
+            None => {
+                // Padding with b'\n' matches neither the delimiter nor the quote.
+                let mut block = [b'\n'; 16];
+                block[..line.len() - at].copy_from_slice(&line[at..]);
+                masks(&block, delim)
+            }
+        };
+        if !quoting {
+            q = 0;
+        }
+        if q == 0 && !in_quotes {
+            // The common case: delimiters only.
+            while d != 0 {
+                let c = at + d.trailing_zeros() as usize;
+                if !push_field(line, start, c, quotes, base, ranges) {
+                    return false;
+                }
+                start = c + 1;
+                quotes = 0;
+                d &= d - 1;
+            }
+        } else {
+            let mut both = d | q;
+            while both != 0 {
+                let bit = both & both.wrapping_neg();
+                let c = at + bit.trailing_zeros() as usize;
+                if q & bit != 0 {
+                    in_quotes = !in_quotes;
+                    quotes += 1;
+                } else if !in_quotes {
+                    if !push_field(line, start, c, quotes, base, ranges) {
+                        return false;
+                    }
+                    start = c + 1;
+                    quotes = 0;
+                }
+                both &= both - 1;
+            }
+        }
+        at += 16;
+    }
+    !in_quotes && push_field(line, start, line.len(), quotes, base, ranges)
+}
+
+/// Adds the field `line[start..end]`; `false` if its quotes need unescaping.
+#[inline]
+fn push_field(
+    line: &[u8],
+    start: usize,
+    end: usize,
+    quotes: u32,
+    base: usize,
+    ranges: &mut Vec<(usize, usize)>,
+) -> bool {
+    match quotes {
+        0 => ranges.push((base + start, base + end)),
+        2 if end - start >= 2 && line[start] == b'"' && line[end - 1] == b'"' => {
+            ranges.push((base + start + 1, base + end - 1))
+        }
+        _ => return false,
+    }
+    true
 }
 
 /// What the parser knows once the header is read.
@@ -469,10 +537,14 @@ mod tests {
 
     #[test]
     fn splits_plain_quoted_and_crlf_records() {
-        let rows = split(b"a,b,c\r\n1,\"x, \"\"y\"\"\nz\",3\n,,\n");
+        let rows = split(
+            b"a,b,c\r\n1,\"x, \"\"y\"\"\nz\",3\n,,\n\"a long quoted, field\",\"\",r\r\nx\"y\"z,2\n",
+        );
         assert_eq!(rows[0], ["a", "b", "c"]);
         assert_eq!(rows[1], ["1", "x, \"y\"\nz", "3"]);
         assert_eq!(rows[2], ["", "", ""]);
+        assert_eq!(rows[3], ["a long quoted, field", "", "r"]);
+        assert_eq!(rows[4], ["xyz", "2"]);
     }
 
     #[test]
@@ -488,7 +560,7 @@ mod tests {
                     }
                 })
                 .collect();
-            split_line(&line, b',', 3, &mut ranges);
+            assert!(split_line(&line, b',', true, 3, &mut ranges));
             let want: Vec<(usize, usize)> = {
                 let mut out = Vec::new();
                 let mut start = 0;

@@ -58,6 +58,8 @@ pub struct FieldError {
 pub enum Cell<'a> {
     Null,
     Str(&'a [u8]),
+    /// Text the reader has already interned in the aggregator ([`Aggregator::strings`]).
+    Id(u32, &'a [u8]),
     Num(f64),
     /// Milliseconds since the Unix epoch, UTC.
     Millis(i64),
@@ -143,7 +145,7 @@ impl DayCache {
     #[inline]
     fn cell(&mut self, c: Cell) -> Option<(i32, u32)> {
         match c {
-            Cell::Str(v) => self.text(v),
+            Cell::Str(v) | Cell::Id(_, v) => self.text(v),
             Cell::Millis(ms) => Some(self.days(ms.div_euclid(86_400_000) as i32)),
             Cell::Day(d) => Some(self.days(d)),
             Cell::Null | Cell::Num(_) => None,
@@ -154,7 +156,7 @@ impl DayCache {
 fn show(c: Cell) -> String {
     match c {
         Cell::Null => String::new(),
-        Cell::Str(v) => String::from_utf8_lossy(v).into_owned(),
+        Cell::Str(v) | Cell::Id(_, v) => String::from_utf8_lossy(v).into_owned(),
         Cell::Num(x) => x.to_string(),
         Cell::Millis(ms) => format!("{ms} ms"),
         Cell::Day(d) => format!("day {d}"),
@@ -164,7 +166,7 @@ fn show(c: Cell) -> String {
 #[inline]
 fn str_of<'a>(c: Cell<'a>) -> &'a [u8] {
     match c {
-        Cell::Str(v) => v,
+        Cell::Str(v) | Cell::Id(_, v) => v,
         _ => b"",
     }
 }
@@ -335,7 +337,7 @@ impl Layout {
             .cell(row(self.day))
             .ok_or_else(|| err(self.day, "a date"))?;
         let period = match self.billing_period.map(&row) {
-            Some(Cell::Str(v)) if v.len() >= 7 && v[4] == b'-' => {
+            Some(Cell::Str(v) | Cell::Id(_, v)) if v.len() >= 7 && v[4] == b'-' => {
                 match (digits(&v[..4]), digits(&v[5..7])) {
                     (Some(y), Some(m)) => y * 100 + m,
                     _ => return Err(err(self.billing_period.expect("some"), "a date")),
@@ -355,7 +357,7 @@ impl Layout {
             match row(i) {
                 Cell::Num(x) if x.is_finite() => Ok(x),
                 Cell::Null => Ok(0.0),
-                Cell::Str(v) => {
+                Cell::Str(v) | Cell::Id(_, v) => {
                     let v = v.trim_ascii();
                     if v.is_empty() {
                         return Ok(0.0);
@@ -413,17 +415,17 @@ impl Layout {
             period,
             day,
             category,
-            account: str_of(row(self.account)),
-            service_code: str_of(row(self.service_code)),
-            usage_type: str_of(row(self.usage_type)),
-            region: str_of(opt(self.region)),
+            account: row(self.account),
+            service_code: row(self.service_code),
+            usage_type: row(self.usage_type),
+            region: opt(self.region),
         };
         let value = RowValue {
             unblended,
             amortized,
             usage_amount: number(self.usage_amount)?,
-            service_name: str_of(opt(self.service_name)),
-            usage_unit: str_of(opt(self.usage_unit)),
+            service_name: opt(self.service_name),
+            usage_unit: opt(self.usage_unit),
         };
         agg.add(&key, tags, &value);
         Ok(())

@@ -7,7 +7,7 @@
 //! needed columns per worker plus the pages being decoded.
 
 use super::ReadOptions;
-use super::agg::Aggregator;
+use super::agg::{Aggregator, FxBuild, Interner};
 use super::csv_reader::json_tags;
 use super::layout::{Cell, DayCache, Layout, TagSource, tag_key_matches};
 use crate::error::Error;
@@ -24,7 +24,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Rows decoded per column at a time.
-const BATCH: usize = 16 * 1024;
+const BATCH: usize = 4 * 1024;
 
 /// How a physical value becomes a [`Cell`].
 #[derive(Debug, Clone, Copy)]
@@ -66,6 +66,49 @@ struct Column {
     rep: Vec<i16>,
     /// Row → value index, `u32::MAX` for null (only for nullable columns).
     index: Vec<u32>,
+    /// For text columns read into the aggregation: the values' interned ids, per value.
+    ids: Option<(Vec<u32>, IdCache)>,
+}
+
+/// Interned ids of a text column's values, found by the address of their bytes.
+///
+/// The values decoded from a dictionary page all point into that page's buffer, so a row
+/// group's rows hash an address and a length instead of their text. Each entry holds a
+/// clone of its value, which keeps the buffer alive: an address cannot be reused for other
+/// bytes while it is cached. The cache is emptied when it grows large (plain-encoded pages).
+#[derive(Default)]
+struct IdCache {
+    map: HashMap<(usize, usize), (u32, ByteArray), FxBuild>,
+}
+
+impl IdCache {
+    const LIMIT: usize = 1 << 16;
+
+    fn intern(&mut self, values: &[ByteArray], strings: &mut Interner, out: &mut Vec<u32>) {
+        out.clear();
+        let mut last = (0, usize::MAX, 0);
+        for v in values {
+            let bytes = v.data();
+            let at = (bytes.as_ptr() as usize, bytes.len());
+            if at == (last.0, last.1) {
+                out.push(last.2);
+                continue;
+            }
+            let id = match self.map.get(&at) {
+                Some(&(id, _)) => id,
+                None => {
+                    if self.map.len() >= Self::LIMIT {
+                        self.map.clear();
+                    }
+                    let id = strings.intern(bytes);
+                    self.map.insert(at, (id, v.clone()));
+                    id
+                }
+            };
+            last = (at.0, at.1, id);
+            out.push(id);
+        }
+    }
 }
 
 fn decimal_bytes(b: &[u8], scale: i32) -> f64 {
@@ -81,7 +124,8 @@ fn decimal_bytes(b: &[u8], scale: i32) -> f64 {
 }
 
 impl Column {
-    fn new(plan: Plan, rg: &dyn RowGroupReader) -> parquet::errors::Result<Self> {
+    /// A reader of one column of a row group; `intern` gives text values interned ids.
+    fn new(plan: Plan, rg: &dyn RowGroupReader, intern: bool) -> parquet::errors::Result<Self> {
         let reader = rg.get_column_reader(plan.leaf)?;
         let values = match &reader {
             ColumnReader::ByteArrayColumnReader(_) => Values::Bytes(Vec::new()),
@@ -97,6 +141,7 @@ impl Column {
                 )));
             }
         };
+        let ids = (intern && matches!(values, Values::Bytes(_))).then(Default::default);
         Ok(Self {
             plan,
             reader,
@@ -104,7 +149,15 @@ impl Column {
             def: Vec::new(),
             rep: Vec::new(),
             index: Vec::new(),
+            ids,
         })
+    }
+
+    /// Interns the text values of the batch read last (for columns made with `intern`).
+    fn intern(&mut self, strings: &mut Interner) {
+        if let (Some((ids, cache)), Values::Bytes(values)) = (&mut self.ids, &self.values) {
+            cache.intern(values, strings, ids);
+        }
     }
 
     /// Decodes the next `rows` records; returns the number read.
@@ -171,7 +224,10 @@ impl Column {
     #[inline]
     fn value(&self, i: usize) -> Cell<'_> {
         match (&self.values, self.plan.conv) {
-            (Values::Bytes(v), _) => Cell::Str(v[i].data()),
+            (Values::Bytes(v), _) => match &self.ids {
+                Some((ids, _)) => Cell::Id(ids[i], v[i].data()),
+                None => Cell::Str(v[i].data()),
+            },
             (Values::Fixed(v), Conv::Decimal(s)) => Cell::Num(decimal_bytes(v[i].data(), s)),
             (Values::Fixed(v), _) => Cell::Str(v[i].data()),
             (Values::F64(v), _) => Cell::Num(v[i]),
@@ -391,7 +447,7 @@ impl Job<'_> {
         let mut cols: Vec<Column> = self
             .plans
             .iter()
-            .map(|p| Column::new(p.clone(), rg.as_ref()))
+            .map(|p| Column::new(p.clone(), rg.as_ref(), true))
             .collect::<parquet::errors::Result<_>>()
             .map_err(fail)?;
         let nk = self.tag_keys.len();
@@ -404,7 +460,7 @@ impl Job<'_> {
                 for p in plans {
                     tag_cols.push(
                         p.as_ref()
-                            .map(|p| Column::new(p.clone(), rg.as_ref()))
+                            .map(|p| Column::new(p.clone(), rg.as_ref(), false))
                             .transpose()
                             .map_err(fail)?,
                     );
@@ -412,11 +468,13 @@ impl Job<'_> {
             }
             TagPlan::Map(k, v) => {
                 map_cols = Some((
-                    Column::new(k.clone(), rg.as_ref()).map_err(fail)?,
-                    Column::new(v.clone(), rg.as_ref()).map_err(fail)?,
+                    Column::new(k.clone(), rg.as_ref(), false).map_err(fail)?,
+                    Column::new(v.clone(), rg.as_ref(), false).map_err(fail)?,
                 ));
             }
-            TagPlan::Json(p) => json_col = Some(Column::new(p.clone(), rg.as_ref()).map_err(fail)?),
+            TagPlan::Json(p) => {
+                json_col = Some(Column::new(p.clone(), rg.as_ref(), false).map_err(fail)?)
+            }
         }
         let total = rg.metadata().num_rows() as usize;
         let mut done = 0usize;
@@ -438,6 +496,9 @@ impl Job<'_> {
                     ))
                     .into());
                 }
+            }
+            for c in &mut cols {
+                c.intern(&mut agg.strings);
             }
             if let Some((k, v)) = &mut map_cols {
                 k.read(want).map_err(fail)?;
