@@ -9,6 +9,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scenarios=../shared/scenarios
+if [[ ! -d $scenarios/public ]]; then
+  echo "no labelled scenarios in $scenarios/public (the ../shared folder beside the checkout)" >&2
+  exit 1
+fi
 cargo build --release --locked --quiet
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -223,8 +223,9 @@ pub enum SmtpSecurity {
     None,
 }
 
-/// A TOML error as `line N, column C: message`, with the offending line quoted unless it may
-/// hold a secret (a misplaced `password = ...` must not end up in a cron log).
+/// A TOML error as `line N, column C: message` with the offending line quoted; a line that may
+/// hold a secret is not quoted and its value is masked in the message (a misplaced
+/// `password = ...` must not end up in a cron log).
 fn describe(e: &toml::de::Error, text: &str) -> String {
     let Some(span) = e.span() else {
         return e.message().to_string();
@@ -233,18 +234,25 @@ fn describe(e: &toml::de::Error, text: &str) -> String {
     let line = before.matches('\n').count() + 1;
     let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
     let source = text.lines().nth(line - 1).unwrap_or_default();
-    let secret = ["pass", "secret", "token", "credential"]
+    let secret = ["pass", "secret", "token", "credential", "pwd", "auth"]
         .iter()
         .any(|w| source.to_ascii_lowercase().contains(w));
-    let quoted = if secret {
-        String::new()
-    } else {
-        format!("\n  {line} | {source}")
-    };
-    format!(
-        "line {line}, column {column}: {}{quoted}",
-        e.message().trim_end()
-    )
+    let message = e.message().trim_end();
+    if secret {
+        // Neither the line nor the value (a type error quotes it) is shown.
+        let (key, value) = source
+            .split_once('=')
+            .map_or(("", ""), |(k, v)| (k.trim(), v.trim().trim_matches('"')));
+        let message = if value.is_empty() {
+            message.to_string()
+        } else {
+            message.replace(value, "***")
+        };
+        return format!(
+            "line {line}, column {column}: {key}: {message} (the line is not shown: it may hold a secret)"
+        );
+    }
+    format!("line {line}, column {column}: {message}\n  {line} | {source}")
 }
 
 fn default_smtp_port() -> u16 {

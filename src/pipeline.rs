@@ -204,7 +204,8 @@ impl Job {
         Ok(summary)
     }
 
-    /// Queues the digest of a run, if it has new alerts or problems to tell.
+    /// Queues the digest of a run if it has new alerts, or problems not yet told for this run
+    /// date (rerunning a date while a source is down does not repeat the mail).
     fn queue_digest(
         &self,
         ledger: &Ledger,
@@ -213,7 +214,7 @@ impl Job {
         notes: &[String],
         problems: &[String],
     ) -> Result<()> {
-        if alerts.is_empty() && problems.is_empty() {
+        if alerts.is_empty() && (problems.is_empty() || ledger.has_digest(run_date)?) {
             return Ok(());
         }
         let report = digest::Report {

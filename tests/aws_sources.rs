@@ -360,8 +360,11 @@ fn an_unreachable_source_fails_alone_and_the_run_goes_on() {
     let digest = std::fs::read_to_string(&emls[0]).unwrap();
     assert!(digest.contains(", 1 problem"), "{digest}");
 
-    // The rerun has no new alert, but the source still fails: the digest says so.
+    // A rerun of the date with the source still down does not repeat the mail; the next day,
+    // with no new alert, a digest still tells of the failing source.
     run_daily(dir.path(), &config, "2026-03-19");
+    assert_eq!(eml_files(&dir.path().join("outbox")).len(), 1);
+    run_daily(dir.path(), &config, "2026-03-20");
     let emls = eml_files(&dir.path().join("outbox"));
     assert_eq!(emls.len(), 2);
     let digest = std::fs::read_to_string(&emls[1]).unwrap();

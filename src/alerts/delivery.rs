@@ -68,7 +68,8 @@ async fn send_smtp(smtp: &Smtp, config: &Alerts, msg: &OutboxMessage) -> Result<
     if let Some(user) = &smtp.username {
         let password = match &smtp.password_env {
             Some(var) => std::env::var(var).map_err(|_| {
-                anyhow!("the SMTP password variable {var} is not set in the environment")
+                // Not named: a password put in `password_env` by mistake must not be logged.
+                anyhow!("the environment variable named by alerts.smtp.password_env is not set")
             })?,
             None => String::new(),
         };

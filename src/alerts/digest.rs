@@ -76,8 +76,8 @@ fn text(report: &Report) -> String {
             "[{}] {} / {} / {} ({} for {})\n  {}\n  observed {}/day, expected {}/day, impact {}/month\n",
             a.severity.as_str().to_uppercase(),
             a.account,
-            a.service_name,
-            a.usage_type,
+            or(&a.service_name, "all services"),
+            or(&a.usage_type, "all usage types"),
             a.rule,
             a.data_day,
             a.message,
@@ -107,8 +107,8 @@ fn html(report: &Report) -> String {
              <td align=\"right\">{}</td><td align=\"right\">{}</td><td>{}</td></tr>\n",
             a.severity.as_str(),
             escape(&a.account),
-            escape(&a.service_name),
-            escape(&a.usage_type),
+            escape(or(&a.service_name, "all services")),
+            escape(or(&a.usage_type, "all usage types")),
             escape(&a.rule),
             money(a.observed),
             money(a.expected),
@@ -135,12 +135,18 @@ fn html(report: &Report) -> String {
             .collect();
         format!("<h3>Problems during this run</h3><ul>{items}</ul>")
     };
+    let table = if rows.is_empty() {
+        "<p>No new alerts.</p>".to_string()
+    } else {
+        format!(
+            "<table border=\"1\" cellpadding=\"4\" cellspacing=\"0\">\
+             <tr><th>Severity</th><th>Account</th><th>Service</th><th>Usage type</th><th>Rule</th>\
+             <th>Observed/day</th><th>Expected/day</th><th>Impact/month</th><th>What happened</th></tr>\n\
+             {rows}</table>"
+        )
+    };
     format!(
-        "<html><body><h2>costwatch daily digest for {}</h2>{notes}\
-         <table border=\"1\" cellpadding=\"4\" cellspacing=\"0\">\
-         <tr><th>Severity</th><th>Account</th><th>Service</th><th>Usage type</th><th>Rule</th>\
-         <th>Observed/day</th><th>Expected/day</th><th>Impact/month</th><th>What happened</th></tr>\n\
-         {rows}</table>{problems}</body></html>",
+        "<html><body><h2>costwatch daily digest for {}</h2>{notes}{table}{problems}</body></html>",
         report.run_date
     )
 }
@@ -158,6 +164,11 @@ fn explanation(a: &AlertRecord) -> Vec<String> {
         ));
     }
     lines
+}
+
+/// `value`, or `all` when the alert spans every value (e.g. an account-wide alert).
+fn or<'a>(value: &'a str, all: &'a str) -> &'a str {
+    if value.is_empty() { all } else { value }
 }
 
 fn escape(s: &str) -> String {

@@ -39,12 +39,8 @@ pub fn apply(
         match ledger.open_finding(&f.scope.key())? {
             None => {
                 let id = ledger.open_new_finding(f)?;
-                out.alerts.push(ledger.insert_alert(
-                    run_date,
-                    id,
-                    "new",
-                    &explained(ledger, f)?,
-                )?);
+                out.alerts
+                    .push(ledger.insert_alert(run_date, id, "new", &explained(ledger, f))?);
             }
             Some(open) if open.last_day >= f.day && f.severity <= open.alerted_severity => {
                 // Already seen for this day (a rerun, or a second rule on the same scope).
@@ -55,7 +51,7 @@ pub fn apply(
                     run_date,
                     open.id,
                     "escalated",
-                    &explained(ledger, f)?,
+                    &explained(ledger, f),
                 )?);
             }
             Some(open) => {
@@ -70,13 +66,17 @@ pub fn apply(
     Ok(out)
 }
 
-/// `f` with its root cause, unless the rule gave one itself.
-fn explained(ledger: &Ledger, f: &Finding) -> Result<Finding> {
+/// `f` with its root cause, unless the rule gave one itself. The root cause is an extra: if
+/// it cannot be worked out, the alert goes without it.
+fn explained(ledger: &Ledger, f: &Finding) -> Finding {
     let mut f = f.clone();
     if f.detail.is_none() {
-        f.detail = root_cause::explain(ledger, &f)?;
+        f.detail = root_cause::explain(ledger, &f).unwrap_or_else(|e| {
+            tracing::warn!(rule = %f.rule, error = %e, "no root cause for this alert");
+            None
+        });
     }
-    Ok(f)
+    f
 }
 
 #[cfg(test)]

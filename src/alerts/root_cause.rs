@@ -6,37 +6,57 @@ use crate::ledger::{Ledger, ScopeCost};
 use crate::rules::Finding;
 use crate::rules::builtin::money;
 use anyhow::Result;
-use chrono::{Days, NaiveDate};
+use chrono::{Datelike, Days, Months, NaiveDate};
 use std::collections::{BTreeSet, HashMap};
 
 /// Days before the recent window that form the baseline.
 const BASELINE_DAYS: u64 = 28;
-/// Days the recent level is averaged over, by rule: a spike is one day, a step is told from
-/// the days just after it, slower changes from a week.
-fn recent_days(rule: &str) -> u64 {
-    match rule {
-        "spike" => 1,
-        "shift" | "new-spend" => 2,
-        _ => 7,
-    }
-}
 /// Contributors named per dimension.
 const TOP: usize = 3;
 /// Contributors with a smaller share of a dimension's rises are not named.
 const MIN_SHARE: f64 = 0.02;
 
+/// The recent window `[recent_from, day]` and the baseline's first day, by rule: a spike or
+/// new spend is its day, a step the days just after it, pace the month so far against the
+/// previous month, anything slower the last week against the four before.
+fn windows(f: &Finding) -> (NaiveDate, NaiveDate) {
+    let back = |days: u64| f.day - Days::new(days);
+    let recent_from = match f.rule.as_str() {
+        "spike" | "new-spend" => f.day,
+        "shift" => back(1),
+        "pace" => f.day.with_day(1).expect("every month has a first day"),
+        _ => back(6),
+    };
+    let base_from = if f.rule == "pace" {
+        recent_from - Months::new(1)
+    } else {
+        recent_from - Days::new(BASELINE_DAYS)
+    };
+    (recent_from, base_from)
+}
+
 /// The root cause of `f` from the ledger's facts, or `None` when they show no increase.
 pub fn explain(ledger: &Ledger, f: &Finding) -> Result<Option<String>> {
-    let recent_from = f.day - Days::new(recent_days(&f.rule) - 1);
-    let base_from = recent_from - Days::new(BASELINE_DAYS);
+    let (recent_from, base_from) = windows(f);
+    // Days before the ledger's first day are unknown, not zero.
+    let base_from = match ledger.day_range()? {
+        Some((first, _)) => base_from.max(first).min(recent_from),
+        None => return Ok(None),
+    };
     let s = &f.scope;
     let rows = ledger.scope_costs(&s.account, &s.service_code, &s.usage_type, base_from, f.day)?;
-    let windows = Windows::new(&rows, recent_from);
+    let days = |from: NaiveDate, to: NaiveDate| (to - from).num_days().max(1) as f64;
+    let windows = Windows {
+        rows: &rows,
+        recent_from,
+        recent_days: days(recent_from, f.day + Days::new(1)),
+        base_days: days(base_from, recent_from),
+    };
     let total = windows.change(|_| String::new());
     if total.first().is_none_or(|(_, d)| *d <= 0.0) {
         return Ok(None);
     }
-    let mut sentences: Vec<String> = windows.volume_or_price(&rows).into_iter().collect();
+    let mut sentences: Vec<String> = windows.volume_or_price().into_iter().collect();
     type Label = fn(&ScopeCost) -> String;
     let mut dimensions: Vec<(&str, Label)> = Vec::new();
     if s.account.is_empty() {
@@ -64,7 +84,7 @@ pub fn explain(ledger: &Ledger, f: &Finding) -> Result<Option<String>> {
             .enumerate()
             .filter(|(i, (_, d))| *i == 0 || *d >= MIN_SHARE * all)
             .take(TOP)
-            .map(|(_, (k, d))| format!("{k} +{}/day ({:.0}%)", money(d), 100.0 * d / all))
+            .map(|(_, (k, d))| format!("{k} +{}/day", money(d)) + &share(d, all))
             .collect();
         if !parts.is_empty() {
             sentences.push(format!("By {name}: {}.", parts.join(", ")));
@@ -77,30 +97,13 @@ pub fn explain(ledger: &Ledger, f: &Finding) -> Result<Option<String>> {
 struct Windows<'a> {
     rows: &'a [ScopeCost],
     recent_from: NaiveDate,
-    /// Days with data in the recent window (new spend may have begun within it).
+    /// Calendar days in the recent window.
     recent_days: f64,
-    /// Days with data before the recent window (a young series has fewer than the baseline).
+    /// Calendar days in the baseline (fewer when the ledger's data begins within it).
     base_days: f64,
 }
 
-impl<'a> Windows<'a> {
-    fn new(rows: &'a [ScopeCost], recent_from: NaiveDate) -> Self {
-        let days = |recent: bool| {
-            let days: BTreeSet<NaiveDate> = rows
-                .iter()
-                .filter(|c| (c.day >= recent_from) == recent)
-                .map(|c| c.day)
-                .collect();
-            days.len().max(1) as f64
-        };
-        Self {
-            rows,
-            recent_from,
-            recent_days: days(true),
-            base_days: days(false),
-        }
-    }
-
+impl Windows<'_> {
     /// `(label, change in cost per day)` per value of `label`, largest increase first.
     fn change(&self, label: impl Fn(&ScopeCost) -> String) -> Vec<(String, f64)> {
         let mut by: HashMap<String, f64> = HashMap::new();
@@ -122,7 +125,8 @@ impl<'a> Windows<'a> {
     }
 
     /// Whether the change is more usage or a higher price per unit; only for one unit.
-    fn volume_or_price(&self, rows: &[ScopeCost]) -> Option<String> {
+    fn volume_or_price(&self) -> Option<String> {
+        let rows = self.rows;
         let units: BTreeSet<&str> = rows.iter().map(|c| c.usage_unit.as_str()).collect();
         let [unit] = units.into_iter().collect::<Vec<_>>()[..] else {
             return None;
@@ -153,6 +157,15 @@ impl<'a> Windows<'a> {
             ));
         }
         let (price_before, price_now) = (cost_before / use_before, cost_now / use_now);
+        if cost_before <= 0.0 {
+            return Some(format!(
+                "Usage went from {} to {} {unit}/day at {}/{unit}; before, it cost nothing (free tier \
+                 or fully covered by a commitment).",
+                amount(use_before),
+                amount(use_now),
+                unit_price(price_now)
+            ));
+        }
         let steady = |ratio: f64| (0.9..=1.1).contains(&ratio);
         Some(
             match (
@@ -185,6 +198,16 @@ impl<'a> Windows<'a> {
     }
 }
 
+/// ` (95% of the rise)`, or nothing when this one is the whole rise.
+fn share(part: f64, all: f64) -> String {
+    let percent = 100.0 * part / all;
+    if percent >= 99.5 {
+        String::new()
+    } else {
+        format!(" ({percent:.0}% of the rise)")
+    }
+}
+
 fn or(value: &str, empty: &str) -> String {
     if value.is_empty() { empty } else { value }.to_string()
 }
@@ -205,7 +228,9 @@ fn amount(x: f64) -> String {
 
 /// A price per unit, which is often a fraction of a cent: up to four significant digits.
 fn unit_price(x: f64) -> String {
-    if x >= 1.0 {
+    if !x.is_finite() || x <= 0.0 {
+        "$0".to_string()
+    } else if x >= 1.0 {
         money(x)
     } else {
         let decimals = (3 - x.log10().floor() as i32).clamp(4, 12) as usize;
@@ -287,7 +312,7 @@ mod tests {
         assert!(text.contains("from 100 to 500 Hrs/day"), "{text}");
         assert!(text.contains("not a price change"), "{text}");
         assert!(
-            text.contains("By region: eu-west-1 +$38.00/day (95%), us-east-1 +$2.00/day (5%)."),
+            text.contains("By region: eu-west-1 +$38.00/day (95% of the rise), us-east-1 +$2.00/day (5% of the rise)."),
             "{text}"
         );
     }

@@ -77,3 +77,43 @@ impl Ledger {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::Action;
+
+    #[test]
+    fn a_v1_ledger_with_alerts_migrates() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v1.db");
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(MIGRATIONS[0]).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        conn.execute_batch(
+            "INSERT INTO findings (id, scope, rule, account, service_code, service_name, usage_type,
+                status, first_day, last_day, severity, alerted_severity, observed, expected, score,
+                monthly_impact, message)
+             VALUES (1, 'a|s|u', 'spike', 'a', 's', 'S', 'u', 'open', '2026-03-01', '2026-03-01',
+                'warning', 'warning', 2.0, 1.0, 5.0, 30.0, 'm');
+             INSERT INTO alerts (run_date, finding_id, reason, rule, day, account, service_code,
+                service_name, usage_type, severity, observed, expected, monthly_impact, message)
+             VALUES ('2026-03-02', 1, 'new', 'spike', '2026-03-01', 'a', 's', 'S', 'u', 'warning',
+                2.0, 1.0, 30.0, 'm');",
+        )
+        .unwrap();
+        drop(conn);
+        let ledger = Ledger::open(&path).unwrap();
+        let (detail, action): (String, String) = ledger
+            .conn
+            .query_row("SELECT detail, action FROM alerts", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!(detail, "");
+        assert_eq!(
+            serde_json::from_str::<Action>(&action).unwrap(),
+            Action::Notify
+        );
+    }
+}

@@ -16,6 +16,15 @@ pub struct OutboxMessage {
 }
 
 impl Ledger {
+    /// Whether a digest was already queued for `run_date` (a rerun tells a problem only once).
+    pub fn has_digest(&self, run_date: NaiveDate) -> Result<bool> {
+        Ok(self.conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM outbox WHERE run_date = ?1)",
+            [run_date],
+            |r| r.get(0),
+        )?)
+    }
+
     /// Stores a rendered digest and attaches the given alerts to it; returns its id.
     pub fn enqueue_digest(
         &self,

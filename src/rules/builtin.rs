@@ -65,7 +65,7 @@ impl BuiltinRule {
             Kind::Shift => costwatch_detect::shift(series, &self.params),
             Kind::Creep => costwatch_detect::creep(series, &self.params),
             Kind::NewSpend => costwatch_detect::new_spend(series, &self.params),
-            Kind::Pace => None,
+            Kind::Pace => unreachable!("pace reads account totals: see BuiltinRule::pace"),
         }
     }
 }

@@ -122,8 +122,8 @@ pub fn from_config(config: &Config) -> Result<Vec<Box<dyn Rule>>, String> {
         let rule = from_entry(entry)?;
         if rules.iter().any(|r| r.id() == rule.id()) {
             return Err(format!(
-                "rules (entry at line {}): a second rule with id {:?} ({}); findings are kept per rule id, \
-                 so each rule may appear once",
+                "rules (entry at line {}): a second rule with id {:?} ({}); alerts, logs and `rule list` \
+                 name rules by id, so each rule may appear once",
                 entry.line,
                 rule.id(),
                 rule.source()
