@@ -152,7 +152,7 @@ impl Default for Detection {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RuleConfig {
-    /// Name of a built-in rule (spike, shift, creep, new-spend); empty for a plugin.
+    /// Name of a built-in rule (spike, shift, creep, new-spend, pace); empty for a plugin.
     #[serde(default)]
     pub builtin: String,
     /// A rule plugin (`.wasm` component); relative paths are relative to the config file.
