@@ -152,7 +152,7 @@ impl Default for Detection {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RuleConfig {
-    /// Name of a built-in rule (spike, shift, creep, new-spend, pace); empty for a plugin.
+    /// Name of a built-in rule (spike, shift, creep, new-spend, pace, budget); empty for a plugin.
     #[serde(default)]
     pub builtin: String,
     /// A rule plugin (`.wasm` component); relative paths are relative to the config file.
@@ -352,12 +352,15 @@ impl Config {
                 }
                 (false, None) => {}
             }
-            if !crate::rules::builtin::NAMES.contains(&rule.builtin.as_str()) {
+            let builtin = crate::rules::builtin::NAMES
+                .iter()
+                .chain(crate::rules::builtin::OPT_IN);
+            if !builtin.clone().any(|n| *n == rule.builtin) {
                 return Err(format!(
                     "rules.builtin = {:?} (line {}): unknown rule; built-in rules are {}",
                     rule.builtin,
                     rule.line,
-                    crate::rules::builtin::NAMES.join(", ")
+                    builtin.copied().collect::<Vec<_>>().join(", ")
                 ));
             }
         }

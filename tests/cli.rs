@@ -424,3 +424,37 @@ fn a_lapsed_savings_plan_alerts_as_a_price_rise() {
         "{detail}"
     );
 }
+
+#[test]
+fn a_month_heading_past_its_budget_alerts_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        &format!(
+            "[sources.files]\npaths = [{:?}]\n[[rules]]\nbuiltin = \"budget\"\nconfig = {{ monthly_limit = 5000, alert_at = 0.9 }}\n",
+            repo().join("examples/demo/data").display().to_string()
+        ),
+    );
+    let out = run(costwatch(dir.path())
+        .args(["backtest", "--format", "json", "--config"])
+        .arg(&config)
+        .args(["--from", "2026-02-01", "--to", "2026-03-20"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let alerts: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    // The demo's usage runs at about $20,000 a month: over budget from the first evaluated
+    // day, told once (the finding stays open while it lasts), for all accounts together.
+    assert_eq!(alerts.len(), 1, "{alerts:#?}");
+    let a = &alerts[0];
+    assert_eq!(
+        (a["rule"].as_str(), a["account"].as_str()),
+        (Some("budget"), Some(""))
+    );
+    assert!(
+        a["message"]
+            .as_str()
+            .unwrap()
+            .contains("% of the monthly budget"),
+        "{a}"
+    );
+    assert!(a["monthly_impact"].as_f64().unwrap() > 10_000.0, "{a}");
+}

@@ -17,17 +17,17 @@ const TOP: usize = 3;
 const MIN_SHARE: f64 = 0.02;
 
 /// The recent window `[recent_from, day]` and the baseline's first day, by rule: a spike or
-/// new spend is its day, a step the days just after it, pace the month so far against the
-/// previous month, anything slower the last week against the four before.
+/// new spend is its day, a step the days just after it, pace and budget the month so far
+/// against the previous month, anything slower the last week against the four before.
 fn windows(f: &Finding) -> (NaiveDate, NaiveDate) {
     let back = |days: u64| f.day - Days::new(days);
     let recent_from = match f.rule.as_str() {
         "spike" | "new-spend" => f.day,
         "shift" => back(1),
-        "pace" => f.day.with_day(1).expect("every month has a first day"),
+        "pace" | "budget" => f.day.with_day(1).expect("every month has a first day"),
         _ => back(6),
     };
-    let base_from = if f.rule == "pace" {
+    let base_from = if matches!(f.rule.as_str(), "pace" | "budget") {
         recent_from - Months::new(1)
     } else {
         recent_from - Days::new(BASELINE_DAYS)

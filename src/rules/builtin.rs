@@ -9,6 +9,8 @@ use std::collections::BTreeMap;
 
 /// Names of the built-in rules, in the order they run by default.
 pub const NAMES: &[&str] = &["spike", "shift", "creep", "new-spend", "pace"];
+/// Built-in rules that run only when configured: `budget` needs its `monthly_limit`.
+pub const OPT_IN: &[&str] = &["budget"];
 
 /// A built-in detector with its parameters.
 pub struct BuiltinRule {
@@ -27,6 +29,7 @@ impl BuiltinRule {
             "creep" => ("creep", Kind::Creep),
             "new-spend" => ("new-spend", Kind::NewSpend),
             "pace" => ("pace", Kind::Pace),
+            "budget" => ("budget", Kind::Budget),
             other => {
                 return Err(format!(
                     "unknown built-in rule {other:?} (line {})",
@@ -65,7 +68,9 @@ impl BuiltinRule {
             Kind::Shift => costwatch_detect::shift(series, &self.params),
             Kind::Creep => costwatch_detect::creep(series, &self.params),
             Kind::NewSpend => costwatch_detect::new_spend(series, &self.params),
-            Kind::Pace => unreachable!("pace reads account totals: see BuiltinRule::pace"),
+            Kind::Pace | Kind::Budget => {
+                unreachable!("pace and budget read totals: see BuiltinRule::monthly")
+            }
         }
     }
 }
@@ -82,12 +87,13 @@ impl Rule for BuiltinRule {
             Kind::Creep => "sustained growth no single day makes obvious",
             Kind::NewSpend => "spend on a service or usage type never seen before in that account",
             Kind::Pace => "an account's month heading well above the previous month's cost",
+            Kind::Budget => "the month's usage cost heading past its monthly budget",
         }
     }
 
     fn evaluate(&self, snapshot: &Snapshot) -> Result<Vec<Finding>> {
-        if self.kind == Kind::Pace {
-            return Ok(self.pace(snapshot));
+        if matches!(self.kind, Kind::Pace | Kind::Budget) {
+            return Ok(self.monthly(snapshot));
         }
         let weekday = snapshot.weekday();
         let findings = snapshot
@@ -123,8 +129,9 @@ impl BuiltinRule {
         }
     }
 
-    /// The pace rule: each account's usage total, this month against the previous one.
-    fn pace(&self, snapshot: &Snapshot) -> Vec<Finding> {
+    /// Pace and budget, which project the month of a total: each account's (pace, against
+    /// its previous month) or all accounts' together (budget, against the limit).
+    fn monthly(&self, snapshot: &Snapshot) -> Vec<Finding> {
         let day = snapshot.day;
         let month = day.with_day(1).expect("every month has a first day");
         let days = |from: NaiveDate, to: NaiveDate| (to - from).num_days() as usize;
@@ -132,8 +139,13 @@ impl BuiltinRule {
         let previous_month = days(month - Months::new(1), month);
         let mut totals: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
         for s in &snapshot.series {
+            let key = if self.kind == Kind::Pace {
+                s.scope.account.as_str()
+            } else {
+                ""
+            };
             let total = totals
-                .entry(&s.scope.account)
+                .entry(key)
                 .or_insert_with(|| vec![0.0; s.amounts.len()]);
             for (t, a) in total.iter_mut().zip(s.amounts) {
                 *t += a;
@@ -146,13 +158,17 @@ impl BuiltinRule {
                     amounts: &amounts,
                     last_weekday: snapshot.weekday(),
                 };
-                let d = costwatch_detect::pace(
-                    &series,
-                    day.day() as usize,
-                    this_month,
-                    previous_month,
-                    &self.params,
-                )?;
+                let day_of_month = day.day() as usize;
+                let d = match self.kind {
+                    Kind::Pace => costwatch_detect::pace(
+                        &series,
+                        day_of_month,
+                        this_month,
+                        previous_month,
+                        &self.params,
+                    ),
+                    _ => costwatch_detect::budget(&series, day_of_month, this_month, &self.params),
+                }?;
                 let scope = Scope {
                     account: account.to_string(),
                     service_code: String::new(),
@@ -210,6 +226,14 @@ fn explain(d: &Detection, service: &str, usage_type: &str, account: &str) -> Str
             money(d.observed),
             money(d.expected),
             100.0 * (d.observed / d.expected - 1.0),
+            money(d.monthly_impact)
+        ),
+        Kind::Budget => format!(
+            "Budget: this month's usage cost is on course for {:.0}% of the monthly budget \
+             ({}/day against {}/day budgeted), {} over at the recent rate.",
+            100.0 * d.score,
+            money(d.observed),
+            money(d.expected),
             money(d.monthly_impact)
         ),
     }
@@ -273,6 +297,10 @@ fn set_param(p: &mut Params, kind: Kind, key: &str, value: &toml::Value) -> Resu
         (Kind::Pace, "recent_days") => Slot::Days(&mut p.pace.recent_days),
         (Kind::Pace, "min_relative") => Slot::Number(&mut p.pace.min_relative),
         (Kind::Pace, "min_abs_monthly") => Slot::Number(&mut p.pace.min_abs_monthly),
+        (Kind::Budget, "monthly_limit") => Slot::Number(&mut p.budget.monthly_limit),
+        (Kind::Budget, "alert_at") => Slot::Number(&mut p.budget.alert_at),
+        (Kind::Budget, "min_elapsed_days") => Slot::Days(&mut p.budget.min_elapsed_days),
+        (Kind::Budget, "recent_days") => Slot::Days(&mut p.budget.recent_days),
         _ => return Err("unknown setting for this rule".into()),
     };
     match (slot, value) {

@@ -394,9 +394,7 @@ pub fn pace(
     if previous.iter().any(|&x| x <= 0.0) {
         return None;
     }
-    let recent = median(&month[month.len().saturating_sub(c.recent_days.max(1))..]);
-    let projected =
-        month.iter().sum::<f64>() + recent * (days_in_month.saturating_sub(day_of_month)) as f64;
+    let (projected, recent) = month_projection(month, days_in_month, c.recent_days);
     let observed = projected / days_in_month as f64;
     let expected = previous.iter().sum::<f64>() / prev_month_days as f64;
     let excess = (observed - expected) * days_in_month as f64;
@@ -415,6 +413,47 @@ pub fn pace(
         expected,
         score: observed / expected,
         monthly_impact: excess,
+    })
+}
+
+/// The month's projected cost from its days so far (`month`, ending on the evaluated day):
+/// their sum plus the rest of the month at the median of the last `recent_days`. Returns the
+/// projection and that recent daily rate.
+pub fn month_projection(month: &[f64], days_in_month: usize, recent_days: usize) -> (f64, f64) {
+    let recent = median(&month[month.len().saturating_sub(recent_days.max(1))..]);
+    let rest = days_in_month.saturating_sub(month.len()) as f64;
+    (month.iter().sum::<f64>() + recent * rest, recent)
+}
+
+/// Forecast against a monthly budget: the month's projection ([`month_projection`]) of a
+/// total reaching `alert_at` of `monthly_limit`. `s` ends on the evaluated day, day
+/// `day_of_month` of a month of `days_in_month` days. `observed` and `expected` are the
+/// projected and the budgeted cost per day; the impact is the projected overrun (0 when the
+/// projection is still under the limit).
+pub fn budget(
+    s: &DailySeries,
+    day_of_month: usize,
+    days_in_month: usize,
+    p: &Params,
+) -> Option<Detection> {
+    let b = &p.budget;
+    let n = s.amounts.len();
+    if b.monthly_limit <= 0.0 || day_of_month < b.min_elapsed_days.max(1) || n < day_of_month {
+        return None;
+    }
+    let month = &s.amounts[n - day_of_month..];
+    let (projected, _) = month_projection(month, days_in_month, b.recent_days);
+    if projected < b.alert_at * b.monthly_limit {
+        return None;
+    }
+    let overrun = (projected - b.monthly_limit).max(0.0);
+    Some(Detection {
+        kind: Kind::Budget,
+        severity: p.severity.classify(overrun).max(Severity::Warning),
+        observed: projected / days_in_month as f64,
+        expected: b.monthly_limit / days_in_month as f64,
+        score: projected / b.monthly_limit,
+        monthly_impact: overrun,
     })
 }
 
@@ -462,5 +501,27 @@ mod tests {
         assert!(pace_of(100.0, &month).is_none());
         // Too early in the month to say.
         assert!(pace_of(100.0, &[200.0; 5]).is_none());
+    }
+
+    #[test]
+    fn budget_compares_the_projection_with_the_limit() {
+        let mut p = Params::default();
+        let month = [100.0; 10];
+        let s = DailySeries {
+            amounts: &month,
+            last_weekday: 0,
+        };
+        // No limit configured: nothing to say.
+        assert!(budget(&s, 10, 30, &p).is_none());
+        p.budget.monthly_limit = 2500.0;
+        let d = budget(&s, 10, 30, &p).expect("on course for $3,000 of $2,500");
+        assert!((d.observed * 30.0 - 3000.0).abs() < 1e-9);
+        assert!((d.monthly_impact - 500.0).abs() < 1e-9);
+        p.budget.monthly_limit = 3500.0;
+        assert!(budget(&s, 10, 30, &p).is_none());
+        // Warned at 80% of the limit, with no overrun yet.
+        p.budget.alert_at = 0.8;
+        let d = budget(&s, 10, 30, &p).expect("past 80% of $3,500");
+        assert_eq!(d.monthly_impact, 0.0);
     }
 }

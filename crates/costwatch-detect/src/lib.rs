@@ -13,7 +13,7 @@
 pub mod detectors;
 pub mod stats;
 
-pub use detectors::{creep, detect, new_spend, pace, shift, spike};
+pub use detectors::{budget, creep, detect, month_projection, new_spend, pace, shift, spike};
 
 /// Days per month used to turn a daily delta into a monthly impact.
 pub const DAYS_PER_MONTH: f64 = 30.4;
@@ -50,6 +50,8 @@ pub enum Kind {
     NewSpend,
     /// A month heading well above the previous month's cost.
     Pace,
+    /// A month heading past its budget.
+    Budget,
 }
 
 impl Kind {
@@ -61,6 +63,7 @@ impl Kind {
             Kind::Creep => "creep",
             Kind::NewSpend => "new_spend",
             Kind::Pace => "pace",
+            Kind::Budget => "budget",
         }
     }
 }
@@ -96,6 +99,7 @@ pub struct Params {
     pub creep: CreepParams,
     pub new_spend: NewSpendParams,
     pub pace: PaceParams,
+    pub budget: BudgetParams,
     pub severity: SeverityParams,
 }
 
@@ -196,6 +200,30 @@ impl Default for PaceParams {
     }
 }
 
+/// Forecast against a monthly budget.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BudgetParams {
+    /// The budget, dollars per month; 0 disables the detector.
+    pub monthly_limit: f64,
+    /// Alert when the projection reaches this share of the limit (0.8 = 80%).
+    pub alert_at: f64,
+    /// No verdict before this day of the month.
+    pub min_elapsed_days: usize,
+    /// The rest of the month is projected at the median cost of this many recent days.
+    pub recent_days: usize,
+}
+
+impl Default for BudgetParams {
+    fn default() -> Self {
+        BudgetParams {
+            monthly_limit: 0.0,
+            alert_at: 1.0,
+            min_elapsed_days: 3,
+            recent_days: 7,
+        }
+    }
+}
+
 /// Spend appearing on a series with (essentially) no earlier spend.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NewSpendParams {
@@ -232,6 +260,7 @@ impl Default for Params {
             creep: CreepParams::default(),
             new_spend: NewSpendParams::default(),
             pace: PaceParams::default(),
+            budget: BudgetParams::default(),
             severity: SeverityParams::default(),
         }
     }
