@@ -1,5 +1,6 @@
 //! The alert digest: one MIME email (plain text + HTML) per run with alerts or problems.
 
+use super::or;
 use crate::config::Alerts;
 use crate::ledger::AlertRecord;
 use crate::rules::builtin::money;
@@ -164,11 +165,6 @@ fn explanation(a: &AlertRecord) -> Vec<String> {
         ));
     }
     lines
-}
-
-/// `value`, or `all` when the alert spans every value (e.g. an account-wide alert).
-fn or<'a>(value: &'a str, all: &'a str) -> &'a str {
-    if value.is_empty() { all } else { value }
 }
 
 fn escape(s: &str) -> String {

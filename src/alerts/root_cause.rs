@@ -2,6 +2,7 @@
 //! to the recent days, whether that is more usage or a higher price per unit, and where the
 //! change is: the accounts, services and usage types the scope leaves open, regions and tags.
 
+use super::or;
 use crate::ledger::{Ledger, ScopeCost};
 use crate::rules::Finding;
 use crate::rules::builtin::money;
@@ -68,9 +69,9 @@ pub fn explain(ledger: &Ledger, f: &Finding) -> Result<Option<String>> {
     if s.usage_type.is_empty() {
         dimensions.push(("usage type", |c| c.usage_type.clone()));
     }
-    dimensions.push(("region", |c| or(&c.region, "no region")));
+    dimensions.push(("region", |c| or(&c.region, "no region").to_string()));
     if rows.iter().any(|c| !c.tags.is_empty()) {
-        dimensions.push(("tags", |c| or(&c.tags, "untagged")));
+        dimensions.push(("tags", |c| or(&c.tags, "untagged").to_string()));
     }
     for (name, label) in dimensions {
         let rises: Vec<(String, f64)> = windows
@@ -108,45 +109,43 @@ impl Windows<'_> {
     fn change(&self, label: impl Fn(&ScopeCost) -> String) -> Vec<(String, f64)> {
         let mut by: HashMap<String, f64> = HashMap::new();
         for c in self.rows {
-            *by.entry(label(c)).or_default() += self.per_day(c, c.cost);
+            *by.entry(label(c)).or_default() += self.contribution(c);
         }
         let mut out: Vec<(String, f64)> = by.into_iter().collect();
         out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         out
     }
 
-    /// `value` of row `c` as a signed contribution to the change in the daily average.
-    fn per_day(&self, c: &ScopeCost, value: f64) -> f64 {
+    /// The cost of row `c` as a signed contribution to the change in the daily average.
+    fn contribution(&self, c: &ScopeCost) -> f64 {
         if c.day >= self.recent_from {
-            value / self.recent_days
+            c.cost / self.recent_days
         } else {
-            -value / self.base_days
+            -c.cost / self.base_days
         }
+    }
+
+    /// The daily averages of `value` over the baseline and over the recent days.
+    fn averages(&self, value: fn(&ScopeCost) -> f64) -> (f64, f64) {
+        let (mut before, mut now) = (0.0, 0.0);
+        for c in self.rows {
+            if c.day >= self.recent_from {
+                now += value(c);
+            } else {
+                before += value(c);
+            }
+        }
+        (before / self.base_days, now / self.recent_days)
     }
 
     /// Whether the change is more usage or a higher price per unit; only for one unit.
     fn volume_or_price(&self) -> Option<String> {
-        let rows = self.rows;
-        let units: BTreeSet<&str> = rows.iter().map(|c| c.usage_unit.as_str()).collect();
+        let units: BTreeSet<&str> = self.rows.iter().map(|c| c.usage_unit.as_str()).collect();
         let [unit] = units.into_iter().collect::<Vec<_>>()[..] else {
             return None;
         };
-        let sum = |recent: bool, f: fn(&ScopeCost) -> f64| -> f64 {
-            rows.iter()
-                .filter(|c| (c.day >= self.recent_from) == recent)
-                .map(f)
-                .sum::<f64>()
-                / if recent {
-                    self.recent_days
-                } else {
-                    self.base_days
-                }
-        };
-        let (use_before, use_now) = (
-            sum(false, |c| c.usage_amount),
-            sum(true, |c| c.usage_amount),
-        );
-        let (cost_before, cost_now) = (sum(false, |c| c.cost), sum(true, |c| c.cost));
+        let (use_before, use_now) = self.averages(|c| c.usage_amount);
+        let (cost_before, cost_now) = self.averages(|c| c.cost);
         if use_now <= 0.0 || unit.is_empty() {
             return None;
         }
@@ -206,10 +205,6 @@ fn share(part: f64, all: f64) -> String {
     } else {
         format!(" ({percent:.0}% of the rise)")
     }
-}
-
-fn or(value: &str, empty: &str) -> String {
-    if value.is_empty() { empty } else { value }.to_string()
 }
 
 /// A usage amount, to a precision that suits its size (`1,234,567`, `12.3`, `0.042`).
