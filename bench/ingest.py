@@ -17,6 +17,7 @@ import argparse
 import glob
 import json
 import os
+import re
 import sqlite3
 import statistics
 import subprocess
@@ -40,9 +41,17 @@ def ensure_venv():
                        check=True)
 
 
+def phase_seconds(log, message):
+    """Seconds of a phase from costwatch's log line `INFO <message> ... seconds=S`."""
+    found = re.search(rf"INFO {message}\b.*?seconds=([0-9.]+)", log)
+    return float(found.group(1)) if found else float("nan")
+
+
 def run_costwatch(binary, path, runs):
-    """End-to-end sync into a fresh ledger; (times, peak RSS MB, ledger total, groups)."""
-    times, rss = [], []
+    """End-to-end sync into a fresh ledger; (times, peak RSS MB, ledger total, groups, phases).
+
+    phases: per run, seconds reading and aggregating the file, and writing the ledger."""
+    times, rss, phases = [], [], []
     total = groups = None
     for _ in range(runs):
         with tempfile.TemporaryDirectory() as tmp:
@@ -57,10 +66,11 @@ def run_costwatch(binary, path, runs):
             if os.waitstatus_to_exitcode(status) != 0:
                 raise SystemExit(f"costwatch failed on {path}:\n{err}")
             rss.append(usage.ru_maxrss / 1024)
+            phases.append((phase_seconds(err, "read"), phase_seconds(err, "written to the ledger")))
             con = sqlite3.connect(db)
             total, groups = con.execute("SELECT SUM(unblended_cost), COUNT(*) FROM daily_costs").fetchone()
             con.close()
-    return times, max(rss), total, groups
+    return times, max(rss), total, groups, phases
 
 
 def main():
@@ -93,12 +103,15 @@ def main():
     summary = []
     for fmt in a.formats:
         path = files[fmt][0]
-        times, rss, total, groups = run_costwatch(binary, path, a.runs)
+        times, rss, total, groups, phases = run_costwatch(binary, path, a.runs)
         med = statistics.median(times)
+        read_s = statistics.median(p[0] for p in phases)
+        write_s = statistics.median(p[1] for p in phases)
         ok = abs(total - truth["total_unblended"]) < 1e-6 * max(1.0, abs(truth["total_unblended"])) + 0.01
         print(f"{fmt:8s} costwatch  median={med:6.2f}s  runs={[round(t, 2) for t in times]}  "
               f"{rows / med / 1e6:6.2f} M rows/s  facts={groups}  total={total:.2f} ({'ok' if ok else 'MISMATCH'})  "
-              f"rss={rss:.0f}MB", flush=True)
+              f"rss={rss:.0f}MB\n{'':8s}   of which read and aggregate {read_s:.2f}s, ledger write {write_s:.2f}s",
+              flush=True)
         out = os.path.join(data, f"engines-{fmt}.json")
         subprocess.run([PY, os.path.join(SHARED, "bench.py"), "--data", data, "--threads", str(a.threads),
                         "--runs", str(a.runs), "--engines", *a.engines, "--formats", fmt, "--out", out,

@@ -4,20 +4,23 @@ use super::Ledger;
 use anyhow::Result;
 use chrono::NaiveDate;
 use rusqlite::{OptionalExtension, params};
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 /// What kind of charge a line item is; only `Usage` feeds usage baselines.
+///
+/// Variants are in the order of their stored names, so that [`FactKey`]'s order is the
+/// ledger's primary-key order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ChargeCategory {
-    Usage,
-    Fee,
-    Tax,
     Credit,
-    Refund,
     Discount,
-    SavingsPlan,
-    Reservation,
+    Fee,
     Other,
+    Refund,
+    Reservation,
+    SavingsPlan,
+    Tax,
+    Usage,
 }
 
 impl ChargeCategory {
@@ -78,7 +81,9 @@ impl FactValue {
 }
 
 /// Daily facts aggregated from some input.
-pub type Facts = HashMap<FactKey, FactValue>;
+///
+/// Ordered as the ledger's primary key (within one source), so that a load appends.
+pub type Facts = BTreeMap<FactKey, FactValue>;
 
 /// Daily usage cost of one series (account × service × usage type), summed over regions.
 #[derive(Debug, Clone)]
@@ -325,26 +330,12 @@ const INSERT_ROWS: usize = 64;
 
 /// Inserts facts for `source`; returns the number of distinct days written.
 ///
-/// Rows go in primary-key order, [`INSERT_ROWS`] per statement: the B-trees then only grow at
+/// Rows go in primary-key order (the order of [`Facts`]), [`INSERT_ROWS`] per statement: the B-trees then only grow at
 /// their right edge, and within a statement SQLite appends to the page its cursor is on instead
 /// of descending from the root for every row. (In random order a large load evicts and
 /// rewrites the same pages over and over.) The page cache is enlarged for the load.
 fn insert_facts(conn: &rusqlite::Connection, source: &str, facts: &Facts) -> Result<usize> {
-    let mut rows: Vec<(&FactKey, &FactValue)> = facts.iter().collect();
-    // The order of the primary key (source, billing_period, day, account, service_code,
-    // usage_type, region, charge_category, tags), with the category as stored text.
-    rows.sort_unstable_by(|(a, _), (b, _)| {
-        (&a.billing_period, a.day, &a.account, &a.service_code)
-            .cmp(&(&b.billing_period, b.day, &b.account, &b.service_code))
-            .then_with(|| {
-                (&a.usage_type, &a.region, a.category.as_str(), &a.tags).cmp(&(
-                    &b.usage_type,
-                    &b.region,
-                    b.category.as_str(),
-                    &b.tags,
-                ))
-            })
-    });
+    let rows: Vec<(&FactKey, &FactValue)> = facts.iter().collect();
     let cache_size: i64 = conn.pragma_query_value(None, "cache_size", |r| r.get(0))?;
     conn.pragma_update(None, "cache_size", -16 * 1024)?; // KiB
     let sql = |n: usize| {

@@ -10,7 +10,7 @@ use crate::ledger::{Facts, FileStamp, Ledger, SourceReport};
 use anyhow::Result;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::time::UNIX_EPOCH;
+use std::time::{Instant, UNIX_EPOCH};
 
 /// The ledger source name for CUR-derived facts (files here, S3 exports later).
 pub const SOURCE: &str = "cur";
@@ -71,8 +71,10 @@ impl Source for FilesSource {
             if !read.insert(path.clone()) {
                 continue;
             }
-            tracing::info!(file = %path, "reading");
+            let started = Instant::now();
             let file_facts = cur::read_file(Path::new(&path), &self.options)?;
+            tracing::info!(file = %path, facts = file_facts.len(),
+                seconds = started.elapsed().as_secs_f64(), "read");
             let file_periods: BTreeSet<String> = file_facts
                 .keys()
                 .map(|k| k.billing_period.clone())
@@ -103,7 +105,13 @@ impl Source for FilesSource {
             .into_iter()
             .filter(|s| read.contains(&s.path))
             .collect();
+        let started = Instant::now();
         let days = ledger.replace_periods(SOURCE, &periods, &facts, &read_stamps)?;
+        tracing::info!(
+            facts = facts.len(),
+            seconds = started.elapsed().as_secs_f64(),
+            "written to the ledger"
+        );
         Ok(report(
             format!(
                 "{} file(s), {} read, billing period(s) {} replaced",

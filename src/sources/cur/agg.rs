@@ -5,6 +5,7 @@
 //! tuple of integers: hashing and comparing it is a few instructions, whatever the strings'
 //! length. The typed [`FactKey`] is built once per group at the end.
 
+use super::groups::{Groups, Merge};
 use super::layout::Cell;
 use crate::ledger::{ChargeCategory, FactKey, FactValue, Facts};
 use chrono::NaiveDate;
@@ -85,6 +86,21 @@ struct Acc {
     usage_unit: u32,
 }
 
+impl Merge for Acc {
+    #[inline]
+    fn merge(&mut self, other: &Self) {
+        self.unblended += other.unblended;
+        self.amortized += other.amortized;
+        self.usage_amount += other.usage_amount;
+        if self.service_name == 0 {
+            self.service_name = other.service_name;
+        }
+        if self.usage_unit == 0 {
+            self.usage_unit = other.usage_unit;
+        }
+    }
+}
+
 /// Key fields of one row.
 pub struct RowKey<'a> {
     /// Billing period as `year * 100 + month`.
@@ -109,7 +125,7 @@ pub struct RowValue<'a> {
 
 /// Daily facts being accumulated from rows.
 pub struct Aggregator {
-    map: HashMap<Key, Acc, FxBuild>,
+    map: Groups<Key, Acc>,
     /// The strings the ids of keys and values refer to.
     pub strings: Interner,
     /// Distinct tuples of tag value ids (one per configured key); id 0 is "no tags".
@@ -131,7 +147,7 @@ impl Aggregator {
         let mut tag_sets = HashMap::default();
         tag_sets.insert(empty.clone(), 0);
         Self {
-            map: HashMap::with_capacity_and_hasher(1024, FxBuild::default()),
+            map: Groups::default(),
             strings: Interner::default(),
             tag_sets,
             tag_list: vec![empty],
@@ -181,16 +197,14 @@ impl Aggregator {
             },
             category: k.category,
         };
-        let acc = self.map.entry(key).or_default();
-        acc.unblended += v.unblended;
-        acc.amortized += v.amortized;
-        acc.usage_amount += v.usage_amount;
-        if acc.service_name == 0 {
-            acc.service_name = self.strings.cell(v.service_name);
-        }
-        if acc.usage_unit == 0 {
-            acc.usage_unit = self.strings.cell(v.usage_unit);
-        }
+        let acc = Acc {
+            unblended: v.unblended,
+            amortized: v.amortized,
+            usage_amount: v.usage_amount,
+            service_name: self.strings.cell(v.service_name),
+            usage_unit: self.strings.cell(v.usage_unit),
+        };
+        self.map.add(key, acc);
     }
 
     /// Adds every group of `other` (same tag keys), translating its ids.
@@ -210,7 +224,7 @@ impl Aggregator {
                 self.tag_set(&values)
             })
             .collect();
-        for (k, v) in other.map {
+        for (k, v) in other.map.into_vec() {
             let key = Key {
                 account: id(k.account),
                 service_code: id(k.service_code),
@@ -219,23 +233,23 @@ impl Aggregator {
                 tags: tag_ids[k.tags as usize],
                 ..k
             };
-            let acc = self.map.entry(key).or_default();
-            acc.unblended += v.unblended;
-            acc.amortized += v.amortized;
-            acc.usage_amount += v.usage_amount;
-            if acc.service_name == 0 {
-                acc.service_name = id(v.service_name);
-            }
-            if acc.usage_unit == 0 {
-                acc.usage_unit = id(v.usage_unit);
-            }
+            let acc = Acc {
+                service_name: id(v.service_name),
+                usage_unit: id(v.usage_unit),
+                ..v
+            };
+            self.map.add(key, acc);
         }
     }
 
     /// The typed daily facts.
+    ///
+    /// Groups are put in the facts' order by comparing the ranks of their strings, so
+    /// the ordered map is built from sorted input without comparing text.
     pub fn finish(self) -> Facts {
         let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date");
         let strings: Vec<String> = self.strings.strings.iter().map(|s| text(s)).collect();
+        let rank = ranks(&strings);
         let tag_texts: Vec<String> = self
             .tag_list
             .iter()
@@ -254,23 +268,42 @@ impl Aggregator {
                 tags
             })
             .collect();
-        let mut facts = Facts::with_capacity(self.map.len());
-        for (k, acc) in self.map {
+        let tag_rank = ranks(&tag_texts);
+        let mut groups: Vec<(Key, Acc)> = self
+            .map
+            .into_vec()
+            .into_iter()
+            .map(|(k, acc)| {
+                (
+                    Key {
+                        day: k.day.max(0),
+                        ..k
+                    },
+                    acc,
+                )
+            })
+            .collect();
+        let order = |k: &Key| {
+            let r = |id: u32| rank[id as usize];
+            (
+                (k.period, k.day, r(k.account), r(k.service_code)),
+                (
+                    r(k.usage_type),
+                    r(k.region),
+                    k.category,
+                    tag_rank[k.tags as usize],
+                ),
+            )
+        };
+        groups.sort_unstable_by_key(|(k, _)| order(k));
+        let mut facts: Vec<(FactKey, FactValue)> = Vec::with_capacity(groups.len());
+        let mut last = None;
+        for (k, acc) in groups {
             let s = |id: u32| strings[id as usize].clone();
             let service_name = if acc.service_name == 0 {
                 k.service_code
             } else {
                 acc.service_name
-            };
-            let key = FactKey {
-                billing_period: format!("{:04}-{:02}", k.period / 100, k.period % 100),
-                day: epoch + chrono::Days::new(k.day.max(0) as u64),
-                account: s(k.account),
-                service_code: s(k.service_code),
-                usage_type: s(k.usage_type),
-                region: s(k.region),
-                category: k.category,
-                tags: tag_texts[k.tags as usize].clone(),
             };
             let value = FactValue {
                 service_name: s(service_name),
@@ -279,10 +312,42 @@ impl Aggregator {
                 usage_amount: acc.usage_amount,
                 usage_unit: s(acc.usage_unit),
             };
-            facts.entry(key).or_default().add(&value);
+            // Groups that differ only in ids of equal text (none in practice) are one fact.
+            let key_order = order(&k);
+            if last == Some(key_order) {
+                facts.last_mut().expect("a previous fact").1.add(&value);
+                continue;
+            }
+            last = Some(key_order);
+            let key = FactKey {
+                billing_period: format!("{:04}-{:02}", k.period / 100, k.period % 100),
+                day: epoch + chrono::Days::new(k.day as u64),
+                account: s(k.account),
+                service_code: s(k.service_code),
+                usage_type: s(k.usage_type),
+                region: s(k.region),
+                category: k.category,
+                tags: tag_texts[k.tags as usize].clone(),
+            };
+            facts.push((key, value));
         }
-        facts
+        Facts::from_iter(facts)
     }
+}
+
+/// The rank of each string in sorted order (equal strings get equal ranks).
+fn ranks(strings: &[String]) -> Vec<u32> {
+    let mut order: Vec<u32> = (0..strings.len() as u32).collect();
+    order.sort_unstable_by_key(|&i| strings[i as usize].as_str());
+    let mut rank = vec![0u32; strings.len()];
+    let mut current = 0;
+    for (n, &i) in order.iter().enumerate() {
+        if n > 0 && strings[i as usize] != strings[order[n - 1] as usize] {
+            current = n as u32;
+        }
+        rank[i as usize] = current;
+    }
+    rank
 }
 
 /// Tag keys as configured, sorted and deduplicated: the canonical order of `FactKey::tags`.

@@ -84,14 +84,24 @@ pub fn tag_key_matches(map_key: &str, configured: &str) -> bool {
     map_key == configured || snake_case(map_key) == snake_case(configured)
 }
 
-/// A cache of the last date seen: most rows of a file share a handful of days.
-#[derive(Default)]
+/// A cache of the dates seen: most rows of a file share a handful of days.
 pub struct DayCache {
     last: [u8; 10],
     day: i32,
     period: u32,
-    last_ms_day: Option<i32>,
-    ms_period: u32,
+    /// `(day, period)` of numeric days, by day modulo the table size.
+    periods: [(i32, u32); 64],
+}
+
+impl Default for DayCache {
+    fn default() -> Self {
+        Self {
+            last: [0; 10],
+            day: 0,
+            period: 0,
+            periods: [(i32::MIN, 0); 64],
+        }
+    }
 }
 
 fn digits(b: &[u8]) -> Option<u32> {
@@ -134,12 +144,12 @@ impl DayCache {
 
     #[inline]
     fn days(&mut self, day: i32) -> (i32, u32) {
-        if self.last_ms_day != Some(day) {
+        let slot = &mut self.periods[day.rem_euclid(64) as usize];
+        if slot.0 != day {
             let date = epoch() + chrono::TimeDelta::days(i64::from(day));
-            self.ms_period = date.year() as u32 * 100 + date.month();
-            self.last_ms_day = Some(day);
+            *slot = (day, date.year() as u32 * 100 + date.month());
         }
-        (day, self.ms_period)
+        (day, slot.1)
     }
 
     #[inline]
@@ -343,13 +353,10 @@ impl Layout {
                     _ => return Err(err(self.billing_period.expect("some"), "a date")),
                 }
             }
-            Some(c @ (Cell::Millis(_) | Cell::Day(_))) => {
-                let mut cache = DayCache::default();
-                match cache.cell(c) {
-                    Some((_, p)) => p,
-                    None => day_period,
-                }
-            }
+            Some(c @ (Cell::Millis(_) | Cell::Day(_))) => match days.cell(c) {
+                Some((_, p)) => p,
+                None => day_period,
+            },
             _ => day_period,
         };
         let number = |i: Option<usize>| -> Result<f64, FieldError> {

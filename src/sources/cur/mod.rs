@@ -6,8 +6,10 @@
 
 mod agg;
 mod csv_reader;
+mod groups;
 mod layout;
 mod parquet_reader;
+mod parquet_text;
 
 pub use agg::sorted_tag_keys;
 pub use csv_reader::read_csv;

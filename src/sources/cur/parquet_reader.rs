@@ -7,9 +7,10 @@
 //! needed columns per worker plus the pages being decoded.
 
 use super::ReadOptions;
-use super::agg::{Aggregator, FxBuild, Interner};
+use super::agg::{Aggregator, Interner};
 use super::csv_reader::json_tags;
 use super::layout::{Cell, DayCache, Layout, TagSource, tag_key_matches};
+use super::parquet_text::{self, TextColumn};
 use crate::error::Error;
 use crate::ledger::Facts;
 use anyhow::Result;
@@ -66,49 +67,6 @@ struct Column {
     rep: Vec<i16>,
     /// Row → value index, `u32::MAX` for null (only for nullable columns).
     index: Vec<u32>,
-    /// For text columns read into the aggregation: the values' interned ids, per value.
-    ids: Option<(Vec<u32>, IdCache)>,
-}
-
-/// Interned ids of a text column's values, found by the address of their bytes.
-///
-/// The values decoded from a dictionary page all point into that page's buffer, so a row
-/// group's rows hash an address and a length instead of their text. Each entry holds a
-/// clone of its value, which keeps the buffer alive: an address cannot be reused for other
-/// bytes while it is cached. The cache is emptied when it grows large (plain-encoded pages).
-#[derive(Default)]
-struct IdCache {
-    map: HashMap<(usize, usize), (u32, ByteArray), FxBuild>,
-}
-
-impl IdCache {
-    const LIMIT: usize = 1 << 16;
-
-    fn intern(&mut self, values: &[ByteArray], strings: &mut Interner, out: &mut Vec<u32>) {
-        out.clear();
-        let mut last = (0, usize::MAX, 0);
-        for v in values {
-            let bytes = v.data();
-            let at = (bytes.as_ptr() as usize, bytes.len());
-            if at == (last.0, last.1) {
-                out.push(last.2);
-                continue;
-            }
-            let id = match self.map.get(&at) {
-                Some(&(id, _)) => id,
-                None => {
-                    if self.map.len() >= Self::LIMIT {
-                        self.map.clear();
-                    }
-                    let id = strings.intern(bytes);
-                    self.map.insert(at, (id, v.clone()));
-                    id
-                }
-            };
-            last = (at.0, at.1, id);
-            out.push(id);
-        }
-    }
 }
 
 fn decimal_bytes(b: &[u8], scale: i32) -> f64 {
@@ -124,8 +82,8 @@ fn decimal_bytes(b: &[u8], scale: i32) -> f64 {
 }
 
 impl Column {
-    /// A reader of one column of a row group; `intern` gives text values interned ids.
-    fn new(plan: Plan, rg: &dyn RowGroupReader, intern: bool) -> parquet::errors::Result<Self> {
+    /// A reader of one column of a row group.
+    fn new(plan: Plan, rg: &dyn RowGroupReader) -> parquet::errors::Result<Self> {
         let reader = rg.get_column_reader(plan.leaf)?;
         let values = match &reader {
             ColumnReader::ByteArrayColumnReader(_) => Values::Bytes(Vec::new()),
@@ -141,7 +99,6 @@ impl Column {
                 )));
             }
         };
-        let ids = (intern && matches!(values, Values::Bytes(_))).then(Default::default);
         Ok(Self {
             plan,
             reader,
@@ -149,15 +106,7 @@ impl Column {
             def: Vec::new(),
             rep: Vec::new(),
             index: Vec::new(),
-            ids,
         })
-    }
-
-    /// Interns the text values of the batch read last (for columns made with `intern`).
-    fn intern(&mut self, strings: &mut Interner) {
-        if let (Some((ids, cache)), Values::Bytes(values)) = (&mut self.ids, &self.values) {
-            cache.intern(values, strings, ids);
-        }
     }
 
     /// Decodes the next `rows` records; returns the number read.
@@ -224,10 +173,7 @@ impl Column {
     #[inline]
     fn value(&self, i: usize) -> Cell<'_> {
         match (&self.values, self.plan.conv) {
-            (Values::Bytes(v), _) => match &self.ids {
-                Some((ids, _)) => Cell::Id(ids[i], v[i].data()),
-                None => Cell::Str(v[i].data()),
-            },
+            (Values::Bytes(v), _) => Cell::Str(v[i].data()),
             (Values::Fixed(v), Conv::Decimal(s)) => Cell::Num(decimal_bytes(v[i].data(), s)),
             (Values::Fixed(v), _) => Cell::Str(v[i].data()),
             (Values::F64(v), _) => Cell::Num(v[i]),
@@ -240,6 +186,47 @@ impl Column {
             (Values::I32(v), Conv::Date) => Cell::Day(v[i]),
             (Values::I32(v), Conv::Decimal(s)) => Cell::Num(f64::from(v[i]) / 10f64.powi(s)),
             (Values::I32(v), _) => Cell::Num(f64::from(v[i])),
+        }
+    }
+}
+
+/// A column read into the aggregation key: text straight from its dictionary where the
+/// encodings allow, anything else through the general reader.
+enum KeyColumn {
+    Text(Box<TextColumn>, String),
+    General(Box<Column>),
+}
+
+impl KeyColumn {
+    fn new(plan: &Plan, rg: &dyn RowGroupReader) -> parquet::errors::Result<Self> {
+        let chunk = rg.metadata().column(plan.leaf);
+        if chunk.column_type() == Physical::BYTE_ARRAY && parquet_text::readable(chunk) {
+            let pages = rg.get_column_page_reader(plan.leaf)?;
+            let text = TextColumn::new(pages, plan.max_def);
+            return Ok(Self::Text(Box::new(text), plan.name.clone()));
+        }
+        Ok(Self::General(Box::new(Column::new(plan.clone(), rg)?)))
+    }
+
+    fn name(&self) -> &str {
+        match self {
+            Self::Text(_, name) => name,
+            Self::General(c) => &c.plan.name,
+        }
+    }
+
+    fn read(&mut self, rows: usize, strings: &mut Interner) -> parquet::errors::Result<usize> {
+        match self {
+            Self::Text(c, _) => c.read(rows, strings),
+            Self::General(c) => c.read(rows),
+        }
+    }
+
+    #[inline]
+    fn cell(&self, row: usize) -> Cell<'_> {
+        match self {
+            Self::Text(c, _) => c.cell(row),
+            Self::General(c) => c.cell(row),
         }
     }
 }
@@ -444,10 +431,10 @@ impl Job<'_> {
             Error::input(format!("{shown}: row group {g}: cannot read: {e}"))
         };
         let rg = reader.get_row_group(g).map_err(fail)?;
-        let mut cols: Vec<Column> = self
+        let mut cols: Vec<KeyColumn> = self
             .plans
             .iter()
-            .map(|p| Column::new(p.clone(), rg.as_ref(), true))
+            .map(|p| KeyColumn::new(p, rg.as_ref()))
             .collect::<parquet::errors::Result<_>>()
             .map_err(fail)?;
         let nk = self.tag_keys.len();
@@ -460,7 +447,7 @@ impl Job<'_> {
                 for p in plans {
                     tag_cols.push(
                         p.as_ref()
-                            .map(|p| Column::new(p.clone(), rg.as_ref(), false))
+                            .map(|p| Column::new(p.clone(), rg.as_ref()))
                             .transpose()
                             .map_err(fail)?,
                     );
@@ -468,37 +455,34 @@ impl Job<'_> {
             }
             TagPlan::Map(k, v) => {
                 map_cols = Some((
-                    Column::new(k.clone(), rg.as_ref(), false).map_err(fail)?,
-                    Column::new(v.clone(), rg.as_ref(), false).map_err(fail)?,
+                    Column::new(k.clone(), rg.as_ref()).map_err(fail)?,
+                    Column::new(v.clone(), rg.as_ref()).map_err(fail)?,
                 ));
             }
-            TagPlan::Json(p) => {
-                json_col = Some(Column::new(p.clone(), rg.as_ref(), false).map_err(fail)?)
-            }
+            TagPlan::Json(p) => json_col = Some(Column::new(p.clone(), rg.as_ref()).map_err(fail)?),
         }
         let total = rg.metadata().num_rows() as usize;
+        let ended = |column: &str, rows: usize| {
+            Error::input(format!(
+                "{shown}: row group {g}: column {column} ended after {rows} of {total} rows"
+            ))
+        };
         let mut done = 0usize;
         let mut map_index: Vec<u32> = Vec::new();
         let mut json_values: Vec<Vec<String>> = Vec::new();
         while done < total {
             let want = BATCH.min(total - done);
-            for c in cols
-                .iter_mut()
-                .chain(tag_cols.iter_mut().flatten())
-                .chain(json_col.iter_mut())
-            {
-                let n = c.read(want).map_err(fail)?;
+            for c in &mut cols {
+                let n = c.read(want, &mut agg.strings).map_err(fail)?;
                 if n != want {
-                    return Err(Error::input(format!(
-                        "{shown}: row group {g}: column {} ended after {} of {total} rows",
-                        c.plan.name,
-                        done + n
-                    ))
-                    .into());
+                    return Err(ended(c.name(), done + n).into());
                 }
             }
-            for c in &mut cols {
-                c.intern(&mut agg.strings);
+            for c in tag_cols.iter_mut().flatten().chain(json_col.iter_mut()) {
+                let n = c.read(want).map_err(fail)?;
+                if n != want {
+                    return Err(ended(&c.plan.name, done + n).into());
+                }
             }
             if let Some((k, v)) = &mut map_cols {
                 k.read(want).map_err(fail)?;
