@@ -393,6 +393,17 @@ fn insert_facts(conn: &rusqlite::Connection, source: &str, facts: &Facts) -> Res
 mod tests {
     use super::*;
 
+    #[test]
+    fn categories_order_as_their_stored_names() {
+        use ChargeCategory::*;
+        #[rustfmt::skip]
+        let all = [Credit, Discount, Fee, Other, Refund, Reservation, SavingsPlan, Tax, Usage];
+        let mut by_name = all;
+        by_name.sort_by_key(|c| c.as_str());
+        assert_eq!(by_name, all);
+        assert!(all.is_sorted());
+    }
+
     fn fact(day: &str, service: &str, cost: f64) -> (FactKey, FactValue) {
         let day: NaiveDate = day.parse().unwrap();
         let key = FactKey {

@@ -364,6 +364,11 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_group_fills_one_cache_line() {
+        assert_eq!(std::mem::size_of::<Option<(Key, Acc)>>(), 64);
+    }
+
+    #[test]
     fn groups_by_raw_key_and_renders_tags_canonically() {
         let mut agg = Aggregator::new(sorted_tag_keys(&["user:team".into(), "user:app".into()]));
         let key = RowKey {

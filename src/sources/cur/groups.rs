@@ -4,7 +4,8 @@
 //! processor's caches hold, and rows hit them in no order: each row's lookup would wait for
 //! memory. Here a row's slot is prefetched when the row arrives and the row is summed in
 //! [`AHEAD`] rows later, by which time the slot is in cache. Slots are open-addressed
-//! (linear probing) and hold key and value inline, one cache line for the costwatch key.
+//! (linear probing) and hold key and value inline: one cache line for a daily fact's key and
+//! sums.
 
 use super::agg::FxBuild;
 use std::hash::{BuildHasher, Hash};
