@@ -143,6 +143,8 @@ impl CurS3Source {
     }
 
     /// Downloads one assembly's files, reads them and replaces its billing period.
+    /// The next file downloads while one is read, so network and processors work at once;
+    /// at most two files are on disk.
     async fn ingest(
         &self,
         client: &Client,
@@ -152,29 +154,46 @@ impl CurS3Source {
         calls: &mut u32,
     ) -> Result<usize> {
         let bucket = &self.settings.bucket;
-        let bar = progress(assembly.data_keys.len() as u64, &assembly.period);
+        let keys = &assembly.data_keys;
+        let name = |i: usize| keys[i].rsplit('/').next().unwrap_or("part");
+        let local = |i: usize| dir.join(format!("{i:05}-{}", name(i)));
+        let bar = progress(keys.len() as u64, &assembly.period);
         let mut facts = Facts::new();
         let mut periods = BTreeSet::from([assembly.period.clone()]);
-        for (i, key) in assembly.data_keys.iter().enumerate() {
-            let name = key.rsplit('/').next().unwrap_or("part");
-            let local = dir.join(format!("{i:05}-{name}"));
+        if !keys.is_empty() {
+            download(client, bucket, &keys[0], &local(0), calls).await?;
+        }
+        for i in 0..keys.len() {
             if let Some(bar) = &bar {
-                bar.set_message(format!("downloading {name}"));
+                bar.set_message(format!("reading {}", name(i)));
             }
-            download(client, bucket, key, &local, calls).await?;
-            if let Some(bar) = &bar {
-                bar.set_message(format!("reading {name}"));
-            }
-            let file_facts = cur::read_file(&local, &self.options).map_err(|e| {
+            let read = tokio::task::spawn_blocking({
+                let (path, options) = (local(i), self.options.clone());
+                move || cur::read_file(&path, &options)
+            });
+            let next = async {
+                match keys.get(i + 1) {
+                    Some(key) => download(client, bucket, key, &local(i + 1), calls).await,
+                    None => Ok(()),
+                }
+            };
+            let (read, next) = tokio::join!(read, next);
+            let file_facts = read.context("reader thread")?.map_err(|e| {
                 Error::input(format!(
-                    "s3://{bucket}/{key}: {}",
-                    e.to_string().replace(&local.display().to_string(), name)
+                    "s3://{bucket}/{}: {}",
+                    keys[i],
+                    e.to_string().replace(&local(i).display().to_string(), name(i))
                 ))
             })?;
-            let _ = std::fs::remove_file(&local);
-            for (k, v) in file_facts {
-                periods.insert(k.billing_period.clone());
-                facts.entry(k).or_default().add(&v);
+            next?;
+            let _ = std::fs::remove_file(local(i));
+            periods.extend(file_facts.keys().map(|k| k.billing_period.clone()));
+            if facts.is_empty() {
+                facts = file_facts;
+            } else {
+                for (k, v) in file_facts {
+                    facts.entry(k).or_default().add(&v);
+                }
             }
             if let Some(bar) = &bar {
                 bar.inc(1);
