@@ -40,17 +40,18 @@ impl ChargeCategory {
     }
 }
 
-/// Identity of one daily fact.
+/// Identity of one daily fact. Fields are in the order of the ledger's primary key (which
+/// has the source after the category), so that [`Facts`] iterate in that order.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct FactKey {
+    pub day: NaiveDate,
+    pub category: ChargeCategory,
     /// Billing period as `YYYY-MM`.
     pub billing_period: String,
-    pub day: NaiveDate,
     pub account: String,
     pub service_code: String,
     pub usage_type: String,
     pub region: String,
-    pub category: ChargeCategory,
     /// Values of the configured tag keys, `key=value` pairs joined by `;`, sorted by key.
     pub tags: String,
 }
@@ -147,8 +148,15 @@ impl Ledger {
             )?;
         }
         for period in periods {
+            // Through the day-first key: only the days the period is known to span.
             tx.execute(
-                "DELETE FROM daily_costs WHERE source = ?1 AND billing_period = ?2",
+                "DELETE FROM daily_costs WHERE source = ?1 AND billing_period = ?2 AND day BETWEEN
+                    (SELECT first_day FROM period_days WHERE source = ?1 AND billing_period = ?2) AND
+                    (SELECT last_day FROM period_days WHERE source = ?1 AND billing_period = ?2)",
+                params![source, period],
+            )?;
+            tx.execute(
+                "DELETE FROM period_days WHERE source = ?1 AND billing_period = ?2",
                 params![source, period],
             )?;
         }
@@ -330,8 +338,8 @@ const INSERT_ROWS: usize = 64;
 
 /// Inserts facts for `source`; returns the number of distinct days written.
 ///
-/// Rows go in primary-key order (the order of [`Facts`]), [`INSERT_ROWS`] per statement: the B-trees then only grow at
-/// their right edge, and within a statement SQLite appends to the page its cursor is on instead
+/// Rows go in primary-key order (the order of [`Facts`]), [`INSERT_ROWS`] per statement: the
+/// B-tree then grows at the right edge of each day, and within a statement SQLite appends to the page its cursor is on instead
 /// of descending from the root for every row. (In random order a large load evicts and
 /// rewrites the same pages over and over.) The page cache is enlarged for the load.
 fn insert_facts(conn: &rusqlite::Connection, source: &str, facts: &Facts) -> Result<usize> {
@@ -383,10 +391,27 @@ fn insert_facts(conn: &rusqlite::Connection, source: &str, facts: &Facts) -> Res
         insert.raw_execute()?;
     }
     conn.pragma_update(None, "cache_size", cache_size)?;
-    // Sorted by period, then day: a day repeats only when periods share it.
-    days.sort_unstable();
-    days.dedup();
+    record_period_days(conn, source, facts)?;
     Ok(days.len())
+}
+
+/// Widens the recorded day span of each billing period in `facts` to cover their days.
+fn record_period_days(conn: &rusqlite::Connection, source: &str, facts: &Facts) -> Result<()> {
+    let mut spans: BTreeMap<&str, (NaiveDate, NaiveDate)> = BTreeMap::new();
+    for k in facts.keys() {
+        let span = spans.entry(&k.billing_period).or_insert((k.day, k.day));
+        span.0 = span.0.min(k.day);
+        span.1 = span.1.max(k.day);
+    }
+    let mut upsert = conn.prepare_cached(
+        "INSERT INTO period_days (source, billing_period, first_day, last_day) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (source, billing_period) DO UPDATE
+         SET first_day = MIN(first_day, ?3), last_day = MAX(last_day, ?4)",
+    )?;
+    for (period, (first, last)) in spans {
+        upsert.execute(params![source, period, first, last])?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

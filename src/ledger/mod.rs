@@ -17,7 +17,11 @@ use rusqlite::Connection;
 use std::path::Path;
 
 /// Schema migrations, applied in order; `PRAGMA user_version` counts the applied ones.
-const MIGRATIONS: &[&str] = &[include_str!("schema_v1.sql"), include_str!("schema_v2.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("schema_v1.sql"),
+    include_str!("schema_v2.sql"),
+    include_str!("schema_v3.sql"),
+];
 
 /// An open ledger.
 pub struct Ledger {
@@ -118,5 +122,47 @@ mod tests {
             serde_json::from_str::<Action>(&action).unwrap(),
             Action::Notify
         );
+    }
+
+    #[test]
+    fn a_v2_ledger_keeps_its_facts_and_replaces_a_period_through_the_day_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v2.db");
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(MIGRATIONS[0]).unwrap();
+        conn.execute_batch(MIGRATIONS[1]).unwrap();
+        conn.pragma_update(None, "user_version", 2).unwrap();
+        conn.execute_batch(
+            "INSERT INTO daily_costs VALUES
+               ('cur', '2026-02', '2026-02-28', 'a', 's', 'S', 'u', 'r', 'usage', 1, 1, 1, 'h', ''),
+               ('cur', '2026-03', '2026-03-01', 'a', 's', 'S', 'u', 'r', 'usage', 2, 2, 1, 'h', ''),
+               ('cur', '2026-03', '2026-03-02', 'a', 's', 'S', 'u', 'r', 'tax', 0.5, 0.5, 0, '', ''),
+               ('cost_explorer', '2026-03', '2026-03-01', 'a', 's', 'S', 'u', '', 'usage', 4, 4, 1, '', '');",
+        )
+        .unwrap();
+        drop(conn);
+        let ledger = Ledger::open(&path).unwrap();
+        let day = |d: &str| d.parse::<chrono::NaiveDate>().unwrap();
+        assert_eq!(
+            ledger.day_range().unwrap(),
+            Some((day("2026-02-28"), day("2026-03-02")))
+        );
+        ledger
+            .replace_periods("cur", &["2026-03".into()], &Facts::new(), &[])
+            .unwrap();
+        let mut stmt = ledger
+            .conn
+            .prepare("SELECT source, billing_period, unblended_cost FROM daily_costs ORDER BY 1, 2")
+            .unwrap();
+        let left: Vec<(String, String, f64)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        let expected = [("cost_explorer", "2026-03", 4.0), ("cur", "2026-02", 1.0)];
+        assert_eq!(left.len(), expected.len());
+        for ((s, p, c), (es, ep, ec)) in left.iter().zip(expected) {
+            assert_eq!((s.as_str(), p.as_str(), *c), (es, ep, ec));
+        }
     }
 }

@@ -182,7 +182,8 @@ impl CurS3Source {
                 Error::input(format!(
                     "s3://{bucket}/{}: {}",
                     keys[i],
-                    e.to_string().replace(&local(i).display().to_string(), name(i))
+                    e.to_string()
+                        .replace(&local(i).display().to_string(), name(i))
                 ))
             })?;
             next?;

@@ -286,11 +286,11 @@ impl Aggregator {
         let order = |k: &Key| {
             let r = |id: u32| rank[id as usize];
             (
-                (k.period, k.day, r(k.account), r(k.service_code)),
+                (k.day, k.category, k.period, r(k.account)),
                 (
+                    r(k.service_code),
                     r(k.usage_type),
                     r(k.region),
-                    k.category,
                     tag_rank[k.tags as usize],
                 ),
             )
