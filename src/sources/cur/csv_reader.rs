@@ -2,11 +2,12 @@
 //! (0x01-delimited, `\N` for null).
 //!
 //! Two threads: one reads and inflates the file into large chunks cut at line ends, the
-//! other splits records (memchr over the bytes, no per-field allocation) and groups them
-//! by raw key bytes. Memory stays bounded by a few chunks whatever the file size.
+//! other checks the gzip checksum, splits records (memchr over the bytes, no per-field
+//! allocation) and groups them by raw key bytes. Memory stays bounded by a few chunks whatever the file size.
 
 use super::ReadOptions;
 use super::agg::Aggregator;
+use super::gzip::{Checksum, MemberEnd, Members};
 use super::layout::{Cell, DayCache, Layout, TagSource, tag_key_matches};
 use crate::error::Error;
 use crate::ledger::Facts;
@@ -23,6 +24,32 @@ struct Chunk {
     data: Box<[u8]>,
     len: usize,
     eof: bool,
+    /// Gzip members that ended in the bytes inflated so far (checked by the parse side).
+    ends: Vec<MemberEnd>,
+}
+
+/// The bytes of a billing file: as stored, or inflated.
+enum Input {
+    Plain(BufReader<File>),
+    Gzip(Members<BufReader<File>>),
+}
+
+impl Read for Input {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Self::Plain(r) => r.read(buf),
+            Self::Gzip(r) => r.read(buf),
+        }
+    }
+}
+
+impl Input {
+    fn take_ends(&mut self) -> Vec<MemberEnd> {
+        match self {
+            Self::Plain(_) => Vec::new(),
+            Self::Gzip(r) => r.take_ends(),
+        }
+    }
 }
 
 /// Reads a legacy CUR or FOCUS CSV file into daily facts. Errors name the file, row and column.
@@ -34,10 +61,13 @@ pub fn read_csv(path: &Path, options: &ReadOptions) -> Result<Facts> {
         .fill_buf()
         .map(|b| b.starts_with(&[0x1f, 0x8b]))
         .unwrap_or(false);
-    let input: Box<dyn Read + Send> = if gzip {
-        Box::new(flate2::bufread::MultiGzDecoder::new(input))
+    let input = if gzip {
+        Input::Gzip(
+            Members::new(input)
+                .map_err(|e| Error::input(format!("{shown}: not a readable gzip file: {e}")))?,
+        )
     } else {
-        Box::new(input)
+        Input::Plain(input)
     };
     let (tx, rx) = sync_channel::<std::io::Result<Chunk>>(2);
     let (back_tx, back_rx) = channel::<Box<[u8]>>();
@@ -49,11 +79,7 @@ pub fn read_csv(path: &Path, options: &ReadOptions) -> Result<Facts> {
 }
 
 /// The inflate side: fills chunks, cut after the last newline, and sends them.
-fn inflate(
-    mut input: Box<dyn Read + Send>,
-    tx: SyncSender<std::io::Result<Chunk>>,
-    back: Receiver<Box<[u8]>>,
-) {
+fn inflate(mut input: Input, tx: SyncSender<std::io::Result<Chunk>>, back: Receiver<Box<[u8]>>) {
     let mut carry: Vec<u8> = Vec::new();
     loop {
         let size = CHUNK.max(carry.len() * 2);
@@ -90,6 +116,7 @@ fn inflate(
                 data,
                 len: cut,
                 eof,
+                ends: input.take_ends(),
             }))
             .is_err()
             || eof
@@ -331,8 +358,9 @@ fn parse(
     let mut state: Option<State> = None;
     let mut pending: Vec<u8> = Vec::new();
     let mut row = 0usize;
+    let mut checksum = Checksum::default();
     loop {
-        let chunk = match rx.recv() {
+        let mut chunk = match rx.recv() {
             Ok(Ok(chunk)) => chunk,
             Ok(Err(e)) => {
                 return Err(Error::input(format!(
@@ -343,6 +371,10 @@ fn parse(
             }
             Err(_) => break, // the inflate thread finished
         };
+        checksum.expect(std::mem::take(&mut chunk.ends));
+        checksum
+            .update(&chunk.data[..chunk.len])
+            .map_err(|e| Error::input(format!("{shown}: {e}")))?;
         let eof = chunk.eof;
         let from_pending = !pending.is_empty();
         if from_pending {

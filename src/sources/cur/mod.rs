@@ -7,6 +7,7 @@
 mod agg;
 mod csv_reader;
 mod groups;
+mod gzip;
 mod layout;
 mod parquet_reader;
 mod parquet_text;
