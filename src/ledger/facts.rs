@@ -339,9 +339,10 @@ const INSERT_ROWS: usize = 64;
 /// Inserts facts for `source`; returns the number of distinct days written.
 ///
 /// Rows go in primary-key order (the order of [`Facts`]), [`INSERT_ROWS`] per statement: the
-/// B-tree then grows at the right edge of each day, and within a statement SQLite appends to the page its cursor is on instead
-/// of descending from the root for every row. (In random order a large load evicts and
-/// rewrites the same pages over and over.) The page cache is enlarged for the load.
+/// B-tree then grows at the right edge of each day, and within a statement SQLite appends to
+/// the page its cursor is on instead of descending from the root for every row. (In random
+/// order a large load evicts and rewrites the same pages over and over.) The page cache is
+/// enlarged for the load.
 fn insert_facts(conn: &rusqlite::Connection, source: &str, facts: &Facts) -> Result<usize> {
     let rows: Vec<(&FactKey, &FactValue)> = facts.iter().collect();
     let cache_size: i64 = conn.pragma_query_value(None, "cache_size", |r| r.get(0))?;
