@@ -4,7 +4,7 @@ use super::Ledger;
 use anyhow::Result;
 use chrono::NaiveDate;
 use rusqlite::{OptionalExtension, params};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// What kind of charge a line item is; only `Usage` feeds usage baselines.
 ///
@@ -85,6 +85,29 @@ impl FactValue {
 ///
 /// Ordered as the ledger's primary key (within one source), so that a load appends.
 pub type Facts = BTreeMap<FactKey, FactValue>;
+
+/// Sums `more` into `facts`; taken whole when `facts` is empty (the usual case: one file
+/// per billing period, nothing to merge).
+pub fn merge_facts(facts: &mut Facts, more: Facts) {
+    if facts.is_empty() {
+        *facts = more;
+        return;
+    }
+    for (k, v) in more {
+        facts.entry(k).or_default().add(&v);
+    }
+}
+
+/// The billing periods `facts` hold.
+pub fn billing_periods(facts: &Facts) -> BTreeSet<String> {
+    let mut periods = BTreeSet::new();
+    for k in facts.keys() {
+        if !periods.contains(&k.billing_period) {
+            periods.insert(k.billing_period.clone());
+        }
+    }
+    periods
+}
 
 /// Daily usage cost of one series (account × service × usage type), summed over regions.
 #[derive(Debug, Clone)]

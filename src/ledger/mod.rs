@@ -7,7 +7,10 @@ mod outbox;
 mod runs;
 
 pub use api_state::Forecast;
-pub use facts::{ChargeCategory, FactKey, FactValue, Facts, FileStamp, ScopeCost, SeriesCosts};
+pub use facts::{
+    ChargeCategory, FactKey, FactValue, Facts, FileStamp, ScopeCost, SeriesCosts, billing_periods,
+    merge_facts,
+};
 pub use findings::{AlertRecord, OpenFinding};
 pub use outbox::OutboxMessage;
 pub use runs::SourceReport;
@@ -159,10 +162,13 @@ mod tests {
             .unwrap()
             .collect::<rusqlite::Result<_>>()
             .unwrap();
-        let expected = [("cost_explorer", "2026-03", 4.0), ("cur", "2026-02", 1.0)];
-        assert_eq!(left.len(), expected.len());
-        for ((s, p, c), (es, ep, ec)) in left.iter().zip(expected) {
-            assert_eq!((s.as_str(), p.as_str(), *c), (es, ep, ec));
-        }
+        let row = |s: &str, p: &str, c: f64| (s.to_string(), p.to_string(), c);
+        assert_eq!(
+            left,
+            [
+                row("cost_explorer", "2026-03", 4.0),
+                row("cur", "2026-02", 1.0)
+            ]
+        );
     }
 }

@@ -16,7 +16,7 @@ use super::files::SOURCE;
 use super::{Source, SyncContext, cur};
 use crate::config;
 use crate::error::Error;
-use crate::ledger::{Facts, FileStamp, Ledger, SourceReport};
+use crate::ledger::{Facts, FileStamp, Ledger, SourceReport, billing_periods, merge_facts};
 use anyhow::{Context, Result};
 use aws_sdk_s3::Client;
 use std::collections::BTreeSet;
@@ -188,14 +188,8 @@ impl CurS3Source {
             })?;
             next?;
             let _ = std::fs::remove_file(local(i));
-            periods.extend(file_facts.keys().map(|k| k.billing_period.clone()));
-            if facts.is_empty() {
-                facts = file_facts;
-            } else {
-                for (k, v) in file_facts {
-                    facts.entry(k).or_default().add(&v);
-                }
-            }
+            periods.extend(billing_periods(&file_facts));
+            merge_facts(&mut facts, file_facts);
             if let Some(bar) = &bar {
                 bar.inc(1);
             }

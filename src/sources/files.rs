@@ -6,7 +6,7 @@
 
 use super::{Source, SyncContext, cur};
 use crate::error::Error;
-use crate::ledger::{Facts, FileStamp, Ledger, SourceReport};
+use crate::ledger::{Facts, FileStamp, Ledger, SourceReport, billing_periods, merge_facts};
 use anyhow::Result;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -75,10 +75,7 @@ impl Source for FilesSource {
             let file_facts = cur::read_file(Path::new(&path), &self.options)?;
             tracing::info!(file = %path, facts = file_facts.len(),
                 seconds = started.elapsed().as_secs_f64(), "read");
-            let file_periods: BTreeSet<String> = file_facts
-                .keys()
-                .map(|k| k.billing_period.clone())
-                .collect();
+            let file_periods = billing_periods(&file_facts);
             let stamp = stamps
                 .iter_mut()
                 .find(|s| s.path == path)
@@ -86,13 +83,7 @@ impl Source for FilesSource {
             stamp.periods = file_periods.iter().cloned().collect();
             let new_periods: Vec<String> = file_periods.difference(&periods).cloned().collect();
             periods.extend(file_periods);
-            if facts.is_empty() {
-                facts = file_facts; // the usual case, one file per period: no merge
-            } else {
-                for (k, v) in file_facts {
-                    facts.entry(k).or_default().add(&v);
-                }
-            }
+            merge_facts(&mut facts, file_facts);
             // Other known files holding the same billing periods must be summed in as well.
             for other in ledger.files_covering(&new_periods)? {
                 if !read.contains(&other) && stamps.iter().any(|s| s.path == other) {

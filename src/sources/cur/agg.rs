@@ -269,20 +269,6 @@ impl Aggregator {
             })
             .collect();
         let tag_rank = ranks(&tag_texts);
-        let mut groups: Vec<(Key, Acc)> = self
-            .map
-            .into_vec()
-            .into_iter()
-            .map(|(k, acc)| {
-                (
-                    Key {
-                        day: k.day.max(0),
-                        ..k
-                    },
-                    acc,
-                )
-            })
-            .collect();
         let order = |k: &Key| {
             let r = |id: u32| rank[id as usize];
             (
@@ -295,10 +281,22 @@ impl Aggregator {
                 ),
             )
         };
-        groups.sort_unstable_by_key(|(k, _)| order(k));
+        let mut groups: Vec<_> = self
+            .map
+            .into_vec()
+            .into_iter()
+            .map(|(k, acc)| {
+                let k = Key {
+                    day: k.day.max(0),
+                    ..k
+                };
+                (order(&k), k, acc)
+            })
+            .collect();
+        groups.sort_unstable_by_key(|g| g.0);
         let mut facts: Vec<(FactKey, FactValue)> = Vec::with_capacity(groups.len());
         let mut last = None;
-        for (k, acc) in groups {
+        for (key_order, k, acc) in groups {
             let s = |id: u32| strings[id as usize].clone();
             let service_name = if acc.service_name == 0 {
                 k.service_code
@@ -312,8 +310,8 @@ impl Aggregator {
                 usage_amount: acc.usage_amount,
                 usage_unit: s(acc.usage_unit),
             };
-            // Groups that differ only in ids of equal text (none in practice) are one fact.
-            let key_order = order(&k);
+            // Groups whose text is equal are one fact: bytes that are not UTF-8 can read
+            // alike, and days before 1970 are clamped to it.
             if last == Some(key_order) {
                 facts.last_mut().expect("a previous fact").1.add(&value);
                 continue;

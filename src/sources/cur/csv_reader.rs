@@ -3,7 +3,8 @@
 //!
 //! Two threads: one reads and inflates the file into large chunks cut at line ends, the
 //! other checks the gzip checksum, splits records (memchr over the bytes, no per-field
-//! allocation) and groups them by raw key bytes. Memory stays bounded by a few chunks whatever the file size.
+//! allocation) and groups them by raw key bytes. Memory stays bounded by a few chunks
+//! whatever the file size.
 
 use super::ReadOptions;
 use super::agg::Aggregator;
