@@ -315,7 +315,9 @@ fn parquet_page_versions_and_encodings_match_duckdb() {
                 CASE WHEN i % 7 = 0 THEN NULL ELSE '1111' || (i % 3) END AS line_item_usage_account_id, \
                 'Usage' AS line_item_line_item_type, 'AmazonEC2' AS line_item_product_code, \
                 'UT-' || (i * 7919 % 20000) AS line_item_usage_type, \
-                (i % 11 * 0.5)::DOUBLE AS line_item_unblended_cost \
+                (i % 11 * 0.5)::DOUBLE AS line_item_unblended_cost, \
+                CASE WHEN i % 5 = 0 THEN NULL ELSE (i * 0.0001)::DECIMAL(18, 4) END \
+                    AS line_item_usage_amount \
               FROM range(20000) t(i)) TO '{}' (FORMAT parquet, ROW_GROUP_SIZE 5000, PARQUET_VERSION {version})",
             file.display()
         ));
@@ -337,7 +339,8 @@ fn parquet_page_versions_and_encodings_match_duckdb() {
                 SUM(line_item_unblended_cost) FILTER (WHERE line_item_usage_account_id IS NULL), \
                 SUM(line_item_unblended_cost) FILTER (WHERE line_item_usage_type = 'UT-7919'), \
                 COUNT(DISTINCT (CAST(line_item_usage_start_date AS DATE), \
-                    COALESCE(line_item_usage_account_id, ''), line_item_usage_type)) \
+                    COALESCE(line_item_usage_account_id, ''), line_item_usage_type)), \
+                SUM(line_item_usage_amount)::DOUBLE \
              FROM read_parquet('{}')",
             file.display()
         ));
@@ -348,6 +351,18 @@ fn parquet_page_versions_and_encodings_match_duckdb() {
             .query_row("SELECT COUNT(*) FROM daily_costs", [], |r| r.get(0))
             .unwrap();
         assert_eq!(facts, e[3].as_i64().unwrap(), "{version}");
+        // A nullable decimal (64-bit integers) with a value per row: plain pages.
+        let usage: f64 = rusqlite::Connection::open(&db)
+            .unwrap()
+            .query_row("SELECT SUM(usage_amount) FROM daily_costs", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert!(
+            close(usage, e[4].as_f64().unwrap()),
+            "{version}: {usage} vs {}",
+            e[4]
+        );
         for (filter, want) in [
             ("", &e[0]),
             ("WHERE account = ''", &e[1]),

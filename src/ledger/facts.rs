@@ -365,7 +365,10 @@ const INSERT_ROWS: usize = 64;
 /// B-tree then grows at the right edge of each day, and within a statement SQLite appends to
 /// the page its cursor is on instead of descending from the root for every row. (In random
 /// order a large load evicts and rewrites the same pages over and over.) The page cache is
-/// enlarged for the load.
+/// enlarged for the load. `OR IGNORE` spares SQLite a statement journal (a multi-row insert
+/// that may abort must be able to undo itself: a copy of every page it touches, spilled to a
+/// temporary file); facts are unique by key, and a statement that inserts fewer rows than
+/// it was given is reported as an error.
 fn insert_facts(conn: &rusqlite::Connection, source: &str, facts: &Facts) -> Result<usize> {
     let rows: Vec<(&FactKey, &FactValue)> = facts.iter().collect();
     let cache_size: i64 = conn.pragma_query_value(None, "cache_size", |r| r.get(0))?;
@@ -373,7 +376,7 @@ fn insert_facts(conn: &rusqlite::Connection, source: &str, facts: &Facts) -> Res
     let sql = |n: usize| {
         let row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
         format!(
-            "INSERT INTO daily_costs (source, billing_period, day, account, service_code, service_name,
+            "INSERT OR IGNORE INTO daily_costs (source, billing_period, day, account, service_code, service_name,
                 usage_type, region, charge_category, unblended_cost, amortized_cost, usage_amount,
                 usage_unit, tags) VALUES {}",
             vec![row; n].join(", ")
@@ -412,7 +415,14 @@ fn insert_facts(conn: &rusqlite::Connection, source: &str, facts: &Facts) -> Res
             insert.raw_bind_parameter(at + 13, &v.usage_unit)?;
             insert.raw_bind_parameter(at + 14, &k.tags)?;
         }
-        insert.raw_execute()?;
+        let inserted = insert.raw_execute()?;
+        if inserted != batch.len() {
+            anyhow::bail!(
+                "{source}: {} of {} facts were already in the ledger",
+                batch.len() - inserted,
+                batch.len()
+            );
+        }
     }
     conn.pragma_update(None, "cache_size", cache_size)?;
     record_period_days(conn, source, facts)?;
@@ -473,6 +483,28 @@ mod tests {
                 ..Default::default()
             },
         )
+    }
+
+    #[test]
+    fn a_fact_already_in_the_ledger_is_an_error_and_nothing_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::open(&dir.path().join("l.db")).unwrap();
+        let march = ["2026-03".to_string()];
+        let first: Facts = [fact("2026-03-01", "AmazonEC2", 10.0)].into();
+        ledger.replace_periods("cur", &march, &first, &[]).unwrap();
+        // Not declared as replaced, so the same key is inserted a second time.
+        let again: Facts = [
+            fact("2026-03-01", "AmazonEC2", 99.0),
+            fact("2026-03-02", "AmazonEC2", 5.0),
+        ]
+        .into();
+        let err = ledger.replace_periods("cur", &[], &again, &[]).unwrap_err();
+        assert!(err.to_string().contains("already in the ledger"), "{err}");
+        let from = "2026-03-01".parse().unwrap();
+        let totals = ledger
+            .usage_totals(from, "2026-03-31".parse().unwrap())
+            .unwrap();
+        assert_eq!(totals.len(), 1, "the failed load left nothing behind");
     }
 
     #[test]

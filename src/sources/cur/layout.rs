@@ -61,8 +61,6 @@ pub enum Cell<'a> {
     /// Text the reader has already interned in the aggregator ([`Aggregator::strings`]).
     Id(u32, &'a [u8]),
     Num(f64),
-    /// Milliseconds since the Unix epoch, UTC.
-    Millis(i64),
     /// Days since the Unix epoch.
     Day(i32),
 }
@@ -156,7 +154,6 @@ impl DayCache {
     fn cell(&mut self, c: Cell) -> Option<(i32, u32)> {
         match c {
             Cell::Str(v) | Cell::Id(_, v) => self.text(v),
-            Cell::Millis(ms) => Some(self.days(ms.div_euclid(86_400_000) as i32)),
             Cell::Day(d) => Some(self.days(d)),
             Cell::Null | Cell::Num(_) => None,
         }
@@ -168,7 +165,6 @@ fn show(c: Cell) -> String {
         Cell::Null => String::new(),
         Cell::Str(v) | Cell::Id(_, v) => String::from_utf8_lossy(v).into_owned(),
         Cell::Num(x) => x.to_string(),
-        Cell::Millis(ms) => format!("{ms} ms"),
         Cell::Day(d) => format!("day {d}"),
     }
 }
@@ -353,10 +349,7 @@ impl Layout {
                     _ => return Err(err(self.billing_period.expect("some"), "a date")),
                 }
             }
-            Some(c @ (Cell::Millis(_) | Cell::Day(_))) => match days.cell(c) {
-                Some((_, p)) => p,
-                None => day_period,
-            },
+            Some(Cell::Day(d)) => days.days(d).1,
             _ => day_period,
         };
         let number = |i: Option<usize>| -> Result<f64, FieldError> {

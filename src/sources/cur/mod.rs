@@ -9,8 +9,8 @@ mod csv_reader;
 mod groups;
 mod gzip;
 mod layout;
+mod parquet_pages;
 mod parquet_reader;
-mod parquet_text;
 
 pub use agg::sorted_tag_keys;
 pub use csv_reader::read_csv;

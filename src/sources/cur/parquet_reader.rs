@@ -10,7 +10,7 @@ use super::ReadOptions;
 use super::agg::{Aggregator, Interner};
 use super::csv_reader::json_tags;
 use super::layout::{Cell, DayCache, Layout, TagSource, tag_key_matches};
-use super::parquet_text::{self, TextColumn};
+use super::parquet_pages::{Conv, Kind, PageColumn, int32_cell, int64_cell};
 use crate::error::Error;
 use crate::ledger::Facts;
 use anyhow::Result;
@@ -26,19 +26,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Rows decoded per column at a time.
 const BATCH: usize = 4 * 1024;
-
-/// How a physical value becomes a [`Cell`].
-#[derive(Debug, Clone, Copy)]
-enum Conv {
-    Plain,
-    /// Timestamp: multiply then divide to get milliseconds.
-    Millis {
-        mul: i64,
-        div: i64,
-    },
-    Date,
-    Decimal(i32),
-}
 
 /// One column to decode.
 #[derive(Clone)]
@@ -178,46 +165,40 @@ impl Column {
             (Values::Fixed(v), _) => Cell::Str(v[i].data()),
             (Values::F64(v), _) => Cell::Num(v[i]),
             (Values::F32(v), _) => Cell::Num(f64::from(v[i])),
-            (Values::I64(v), Conv::Millis { mul, div }) => {
-                Cell::Millis((v[i] * mul).div_euclid(div))
-            }
-            (Values::I64(v), Conv::Decimal(s)) => Cell::Num(v[i] as f64 / 10f64.powi(s)),
-            (Values::I64(v), _) => Cell::Num(v[i] as f64),
-            (Values::I32(v), Conv::Date) => Cell::Day(v[i]),
-            (Values::I32(v), Conv::Decimal(s)) => Cell::Num(f64::from(v[i]) / 10f64.powi(s)),
-            (Values::I32(v), _) => Cell::Num(f64::from(v[i])),
+            (Values::I64(v), conv) => int64_cell(v[i], conv),
+            (Values::I32(v), conv) => int32_cell(v[i], conv),
         }
     }
 }
 
-/// A column read into the aggregation key: text straight from its dictionary where the
+/// A column read into the aggregation key: straight from its pages where the type and
 /// encodings allow, anything else through the general reader.
 enum KeyColumn {
-    Text(Box<TextColumn>, String),
+    Pages(Box<PageColumn>, String),
     General(Box<Column>),
 }
 
 impl KeyColumn {
     fn new(plan: &Plan, rg: &dyn RowGroupReader) -> parquet::errors::Result<Self> {
         let chunk = rg.metadata().column(plan.leaf);
-        if chunk.column_type() == Physical::BYTE_ARRAY && parquet_text::readable(chunk) {
+        if let Some(kind) = Kind::of(chunk, plan.conv) {
             let pages = rg.get_column_page_reader(plan.leaf)?;
-            let text = TextColumn::new(pages, plan.max_def);
-            return Ok(Self::Text(Box::new(text), plan.name.clone()));
+            let column = PageColumn::new(pages, kind, plan.max_def);
+            return Ok(Self::Pages(Box::new(column), plan.name.clone()));
         }
         Ok(Self::General(Box::new(Column::new(plan.clone(), rg)?)))
     }
 
     fn name(&self) -> &str {
         match self {
-            Self::Text(_, name) => name,
+            Self::Pages(_, name) => name,
             Self::General(c) => &c.plan.name,
         }
     }
 
     fn read(&mut self, rows: usize, strings: &mut Interner) -> parquet::errors::Result<usize> {
         match self {
-            Self::Text(c, _) => c.read(rows, strings),
+            Self::Pages(c, _) => c.read(rows, strings),
             Self::General(c) => c.read(rows),
         }
     }
@@ -225,27 +206,37 @@ impl KeyColumn {
     #[inline]
     fn cell(&self, row: usize) -> Cell<'_> {
         match self {
-            Self::Text(c, _) => c.cell(row),
+            Self::Pages(c, _) => c.cell(row),
             Self::General(c) => c.cell(row),
         }
     }
 }
 
+/// Milliseconds in a day.
+const MS_PER_DAY: i64 = 86_400_000;
+
 fn conversion(col: &ColumnDescPtr) -> Conv {
     match col.logical_type_ref() {
         Some(LogicalType::Timestamp { unit, .. }) => match unit {
-            TimeUnit::MILLIS => Conv::Millis { mul: 1, div: 1 },
-            TimeUnit::MICROS => Conv::Millis { mul: 1, div: 1_000 },
-            TimeUnit::NANOS => Conv::Millis {
-                mul: 1,
-                div: 1_000_000,
+            TimeUnit::MILLIS => Conv::Timestamp {
+                per_day: MS_PER_DAY,
+            },
+            TimeUnit::MICROS => Conv::Timestamp {
+                per_day: MS_PER_DAY * 1_000,
+            },
+            TimeUnit::NANOS => Conv::Timestamp {
+                per_day: MS_PER_DAY * 1_000_000,
             },
         },
         Some(LogicalType::Date) => Conv::Date,
         Some(LogicalType::Decimal { scale, .. }) => Conv::Decimal(*scale),
         _ => match col.converted_type() {
-            ConvertedType::TIMESTAMP_MILLIS => Conv::Millis { mul: 1, div: 1 },
-            ConvertedType::TIMESTAMP_MICROS => Conv::Millis { mul: 1, div: 1_000 },
+            ConvertedType::TIMESTAMP_MILLIS => Conv::Timestamp {
+                per_day: MS_PER_DAY,
+            },
+            ConvertedType::TIMESTAMP_MICROS => Conv::Timestamp {
+                per_day: MS_PER_DAY * 1_000,
+            },
             ConvertedType::DATE => Conv::Date,
             ConvertedType::DECIMAL => Conv::Decimal(col.type_scale()),
             _ => Conv::Plain,

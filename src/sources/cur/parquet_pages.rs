@@ -1,34 +1,93 @@
-//! Text columns of a Parquet row group read straight from their pages as interned ids.
+//! Columns of a Parquet row group read straight from their pages.
 //!
-//! The general column reader hands out every value of a dictionary-encoded column as its own
-//! reference-counted slice; billing files repeat a few thousand strings millions of times,
-//! so here each dictionary entry is interned once per row group and a row is the index
-//! decoded from the page. Plain-encoded pages (a writer's fallback when the dictionary
-//! grows too large) are read too; any other encoding goes through the general reader.
+//! The general column reader hands out every value of a dictionary-encoded column on its
+//! own (a string as its own reference-counted slice); billing files repeat a few thousand
+//! strings, amounts and hours millions of times. Here each dictionary entry is converted
+//! once per row group (a string interned, a timestamp turned into its day) and a row is
+//! the index decoded from the page. Plain-encoded pages (a writer's fallback when the
+//! dictionary grows too large) are read too; any other encoding or type goes through the
+//! general reader.
 
 use super::agg::Interner;
 use super::layout::Cell;
 use bytes::Bytes;
-use parquet::basic::Encoding;
+use parquet::basic::{Encoding, Type as Physical};
 use parquet::column::page::{Page, PageReader};
 use parquet::errors::{ParquetError, Result};
 use parquet::file::metadata::ColumnChunkMetaData;
 
-/// Whether every page of the column chunk uses an encoding [`TextColumn`] reads.
-pub fn readable(chunk: &ColumnChunkMetaData) -> bool {
-    chunk.encodings().all(|e| {
-        matches!(
-            e,
-            Encoding::PLAIN | Encoding::PLAIN_DICTIONARY | Encoding::RLE_DICTIONARY | Encoding::RLE
-        )
-    })
+/// How a stored integer becomes a [`Cell`].
+#[derive(Debug, Clone, Copy)]
+pub enum Conv {
+    Plain,
+    /// Timestamp, in units of which a day has `per_day`: read as its day (UTC).
+    Timestamp {
+        per_day: i64,
+    },
+    Date,
+    Decimal(i32),
+}
+
+/// The cell of a stored 64-bit integer.
+pub fn int64_cell(v: i64, conv: Conv) -> Cell<'static> {
+    match conv {
+        Conv::Timestamp { per_day } => Cell::Day(v.div_euclid(per_day) as i32),
+        Conv::Decimal(scale) => Cell::Num(v as f64 / 10f64.powi(scale)),
+        Conv::Plain | Conv::Date => Cell::Num(v as f64),
+    }
+}
+
+/// The cell of a stored 32-bit integer.
+pub fn int32_cell(v: i32, conv: Conv) -> Cell<'static> {
+    match conv {
+        Conv::Date => Cell::Day(v),
+        Conv::Decimal(scale) => Cell::Num(f64::from(v) / 10f64.powi(scale)),
+        Conv::Plain | Conv::Timestamp { .. } => Cell::Num(f64::from(v)),
+    }
+}
+
+/// The physical type of a column [`PageColumn`] reads, with its conversion.
+#[derive(Debug, Clone, Copy)]
+pub enum Kind {
+    Text,
+    Int32(Conv),
+    Int64(Conv),
+    Float,
+    Double,
+}
+
+impl Kind {
+    /// The kind of a column chunk, if [`PageColumn`] reads it: a type it decodes and only
+    /// dictionary and plain pages.
+    pub fn of(chunk: &ColumnChunkMetaData, conv: Conv) -> Option<Self> {
+        let plain_or_dictionary = chunk.encodings().all(|e| {
+            matches!(
+                e,
+                Encoding::PLAIN
+                    | Encoding::PLAIN_DICTIONARY
+                    | Encoding::RLE_DICTIONARY
+                    | Encoding::RLE
+            )
+        });
+        if !plain_or_dictionary {
+            return None;
+        }
+        match chunk.column_type() {
+            Physical::BYTE_ARRAY => Some(Self::Text),
+            Physical::INT32 => Some(Self::Int32(conv)),
+            Physical::INT64 => Some(Self::Int64(conv)),
+            Physical::FLOAT => Some(Self::Float),
+            Physical::DOUBLE => Some(Self::Double),
+            _ => None,
+        }
+    }
 }
 
 /// Where a page's values come from.
 enum Values {
     /// Indices into the dictionary.
     Dictionary(Hybrid),
-    /// Length-prefixed byte strings, at a byte offset of the page.
+    /// Plain-encoded values, at a byte offset of the page.
     Plain { buf: Bytes, at: usize },
 }
 
@@ -41,12 +100,20 @@ struct DataPage {
     rows: usize,
 }
 
-/// A flat, optional or required byte-array column of one row group.
-pub struct TextColumn {
+/// A dictionary entry or plain value, converted.
+enum Entry {
+    /// Text, with its interned id.
+    Text(u32, Bytes),
+    Value(Cell<'static>),
+}
+
+/// A flat, optional or required column of one row group.
+pub struct PageColumn {
     pages: Box<dyn PageReader>,
+    kind: Kind,
     max_def: u32,
-    /// Interned id and bytes of each dictionary entry, then of this batch's plain values.
-    entries: Vec<(u32, Bytes)>,
+    /// Each dictionary entry, then this batch's plain values.
+    entries: Vec<Entry>,
     dictionary_len: usize,
     page: Option<DataPage>,
     /// Per row of the batch: an index into `entries`, or `u32::MAX` for null.
@@ -64,33 +131,80 @@ fn bit_width(max: u32) -> u8 {
     (32 - max.leading_zeros()) as u8
 }
 
-/// The first `n` length-prefixed values of a plain-encoded byte-array buffer, interned.
+/// The next `N` bytes of `buf` from `at`.
+fn take<const N: usize>(buf: &Bytes, at: &mut usize) -> Result<[u8; N]> {
+    let bytes = buf
+        .get(*at..*at + N)
+        .ok_or_else(|| error("plain value truncated"))?;
+    *at += N;
+    Ok(bytes.try_into().expect("N bytes"))
+}
+
+/// The next `n` plain-encoded values of `buf`, converted (text interned).
 fn plain_values(
     buf: &Bytes,
     at: &mut usize,
     n: usize,
+    kind: Kind,
     strings: &mut Interner,
-    out: &mut Vec<(u32, Bytes)>,
+    out: &mut Vec<Entry>,
 ) -> Result<()> {
     for _ in 0..n {
-        let len = buf
-            .get(*at..*at + 4)
-            .map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")) as usize)
-            .ok_or_else(|| error("byte array value truncated"))?;
-        let start = *at + 4;
-        let value = buf
-            .get(start..start + len)
-            .ok_or_else(|| error("byte array value truncated"))?;
-        out.push((strings.intern(value), buf.slice(start..start + len)));
-        *at = start + len;
+        let entry = match kind {
+            Kind::Text => {
+                let len = u32::from_le_bytes(take(buf, at)?) as usize;
+                let value = buf
+                    .get(*at..*at + len)
+                    .ok_or_else(|| error("byte array value truncated"))?;
+                let entry = Entry::Text(strings.intern(value), buf.slice(*at..*at + len));
+                *at += len;
+                entry
+            }
+            Kind::Int32(conv) => Entry::Value(int32_cell(i32::from_le_bytes(take(buf, at)?), conv)),
+            Kind::Int64(conv) => Entry::Value(int64_cell(i64::from_le_bytes(take(buf, at)?), conv)),
+            Kind::Float => Entry::Value(Cell::Num(f64::from(f32::from_le_bytes(take(buf, at)?)))),
+            Kind::Double => Entry::Value(Cell::Num(f64::from_le_bytes(take(buf, at)?))),
+        };
+        out.push(entry);
     }
     Ok(())
 }
 
-impl TextColumn {
-    pub fn new(pages: Box<dyn PageReader>, max_def: i16) -> Self {
+/// Decodes a page's next `out.len()` values as indices into `entries` (plain values are
+/// appended to it).
+fn decode(
+    values: &mut Values,
+    out: &mut [u32],
+    kind: Kind,
+    dictionary_len: usize,
+    strings: &mut Interner,
+    entries: &mut Vec<Entry>,
+) -> Result<()> {
+    match values {
+        Values::Dictionary(indices) => {
+            if indices.fill(out) < out.len() {
+                return Err(error("dictionary indices truncated"));
+            }
+            if out.iter().any(|&i| i as usize >= dictionary_len) {
+                return Err(error("dictionary index out of range"));
+            }
+        }
+        Values::Plain { buf, at } => {
+            let first = entries.len() as u32;
+            plain_values(buf, at, out.len(), kind, strings, entries)?;
+            for (slot, i) in out.iter_mut().zip(first..) {
+                *slot = i;
+            }
+        }
+    }
+    Ok(())
+}
+
+impl PageColumn {
+    pub fn new(pages: Box<dyn PageReader>, kind: Kind, max_def: i16) -> Self {
         Self {
             pages,
+            kind,
             max_def: max_def as u32,
             entries: Vec::new(),
             dictionary_len: 0,
@@ -102,59 +216,73 @@ impl TextColumn {
     }
 
     /// Decodes the next `rows` rows; returns the number read (fewer at the chunk's end).
+    ///
+    /// The batch buffers keep their length from batch to batch, so they are not cleared
+    /// each time: every slot of a batch is written.
     pub fn read(&mut self, rows: usize, strings: &mut Interner) -> Result<usize> {
-        self.rows.clear();
         self.entries.truncate(self.dictionary_len);
-        while self.rows.len() < rows {
+        self.rows.resize(rows, u32::MAX);
+        let mut filled = 0;
+        while filled < rows {
             if self.page.as_ref().is_none_or(|p| p.rows == 0) && !self.next_page(strings)? {
                 break;
             }
             let page = self.page.as_mut().expect("a page was read");
-            let n = page.rows.min(rows - self.rows.len());
-            let start = self.rows.len();
-            self.rows.resize(start + n, u32::MAX);
-            let out = &mut self.rows[start..];
+            let n = page.rows.min(rows - filled);
+            let out = &mut self.rows[filled..filled + n];
+            let (kind, dictionary_len) = (self.kind, self.dictionary_len);
             let present = match &mut page.levels {
                 None => n,
                 Some(levels) => {
-                    self.levels.resize(n, 0);
-                    if levels.fill(&mut self.levels) < n {
+                    if self.levels.len() < n {
+                        self.levels.resize(n, 0);
+                    }
+                    if levels.fill(&mut self.levels[..n]) < n {
                         return Err(error("definition levels truncated"));
                     }
-                    self.levels.iter().filter(|&&d| d == self.max_def).count()
+                    let max = self.max_def;
+                    self.levels[..n].iter().filter(|&&d| d == max).count()
                 }
             };
-            let first = self.entries.len();
-            let values = &mut self.values;
-            values.clear();
-            match &mut page.values {
-                Values::Dictionary(indices) => {
-                    values.resize(present, 0);
-                    if indices.fill(values) < present {
-                        return Err(error("dictionary indices truncated"));
-                    }
-                    if values.iter().any(|&i| i as usize >= self.dictionary_len) {
-                        return Err(error("dictionary index out of range"));
-                    }
-                }
-                Values::Plain { buf, at } => {
-                    plain_values(buf, at, present, strings, &mut self.entries)?;
-                    values.extend(first as u32..self.entries.len() as u32);
-                }
-            }
-            if page.levels.is_none() {
-                out.copy_from_slice(values);
+            if present == n {
+                // Every row has a value: indices straight into the rows.
+                let entries = &mut self.entries;
+                decode(
+                    &mut page.values,
+                    out,
+                    kind,
+                    dictionary_len,
+                    strings,
+                    entries,
+                )?;
             } else {
+                if self.values.len() < present {
+                    self.values.resize(present, 0);
+                }
+                let values = &mut self.values[..present];
+                let entries = &mut self.entries;
+                decode(
+                    &mut page.values,
+                    values,
+                    kind,
+                    dictionary_len,
+                    strings,
+                    entries,
+                )?;
                 let mut next = values.iter();
-                for (slot, &d) in out.iter_mut().zip(&self.levels) {
-                    if d == self.max_def {
-                        *slot = *next.next().expect("one value per present row");
-                    }
+                for (slot, &d) in out.iter_mut().zip(&self.levels[..n]) {
+                    *slot = if d == self.max_def {
+                        *next.next().expect("one value per present row")
+                    } else {
+                        u32::MAX
+                    };
                 }
             }
             page.rows -= n;
+            filled += n;
         }
-        Ok(self.rows.len())
+        self.rows.truncate(filled);
+        Ok(filled)
     }
 
     /// The cell of row `row` of the batch read last.
@@ -162,10 +290,10 @@ impl TextColumn {
     pub fn cell(&self, row: usize) -> Cell<'_> {
         match self.rows[row] {
             u32::MAX => Cell::Null,
-            i => {
-                let (id, bytes) = &self.entries[i as usize];
-                Cell::Id(*id, bytes)
-            }
+            i => match &self.entries[i as usize] {
+                Entry::Text(id, bytes) => Cell::Id(*id, bytes),
+                Entry::Value(cell) => *cell,
+            },
         }
     }
 
@@ -184,6 +312,7 @@ impl TextColumn {
                         &buf,
                         &mut 0,
                         num_values as usize,
+                        self.kind,
                         strings,
                         &mut self.entries,
                     )?;
