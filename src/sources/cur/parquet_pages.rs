@@ -431,9 +431,7 @@ impl Hybrid {
                 done += n;
             } else if self.packed > 0 {
                 let n = self.packed.min(out.len() - done);
-                for slot in &mut out[done..done + n] {
-                    *slot = self.unpack();
-                }
+                self.unpack(&mut out[done..done + n]);
                 self.packed -= n;
                 done += n;
             } else if !self.next_run() {
@@ -443,20 +441,27 @@ impl Hybrid {
         done
     }
 
-    fn unpack(&mut self) -> u32 {
-        let byte = self.bit / 8;
-        let word = match self.buf.get(byte..byte + 8) {
-            Some(b) => u64::from_le_bytes(b.try_into().expect("8 bytes")),
-            None => {
-                let mut word = [0u8; 8];
-                let tail = &self.buf[byte..];
-                word[..tail.len()].copy_from_slice(tail);
-                u64::from_le_bytes(word)
-            }
-        };
-        let v = (word >> (self.bit % 8)) & ((1u64 << self.width) - 1);
-        self.bit += usize::from(self.width);
-        v as u32
+    /// Fills `out` from the current bit-packed run.
+    fn unpack(&mut self, out: &mut [u32]) {
+        let buf: &[u8] = &self.buf;
+        let width = usize::from(self.width);
+        let mask = (1u64 << self.width) - 1;
+        let mut bit = self.bit;
+        for slot in out {
+            let byte = bit / 8;
+            let word = match buf.get(byte..byte + 8) {
+                Some(b) => u64::from_le_bytes(b.try_into().expect("8 bytes")),
+                None => {
+                    let mut word = [0u8; 8];
+                    let tail = &buf[byte..];
+                    word[..tail.len()].copy_from_slice(tail);
+                    u64::from_le_bytes(word)
+                }
+            };
+            *slot = ((word >> (bit % 8)) & mask) as u32;
+            bit += width;
+        }
+        self.bit = bit;
     }
 
     /// Reads the next run's header; false at the end of the data.
