@@ -383,7 +383,8 @@ fn insert_facts(conn: &rusqlite::Connection, source: &str, facts: &Facts) -> Res
         )
     };
     let mut full = conn.prepare_cached(&sql(INSERT_ROWS))?;
-    let mut days: Vec<NaiveDate> = Vec::new();
+    // Facts come day by day, so a day differs from the last one only when it is new.
+    let (mut last_day, mut days) = (None, 0);
     // The day as stored (`YYYY-MM-DD`, as rusqlite writes a `NaiveDate`), formatted once per day.
     let mut day_text = String::new();
     for batch in rows.chunks(INSERT_ROWS) {
@@ -395,8 +396,9 @@ fn insert_facts(conn: &rusqlite::Connection, source: &str, facts: &Facts) -> Res
             &mut partial
         };
         for (i, (k, v)) in batch.iter().enumerate() {
-            if days.last() != Some(&k.day) {
-                days.push(k.day);
+            if last_day != Some(k.day) {
+                last_day = Some(k.day);
+                days += 1;
                 day_text = k.day.format("%F").to_string();
             }
             let at = i * 14;
@@ -426,7 +428,7 @@ fn insert_facts(conn: &rusqlite::Connection, source: &str, facts: &Facts) -> Res
     }
     conn.pragma_update(None, "cache_size", cache_size)?;
     record_period_days(conn, source, facts)?;
-    Ok(days.len())
+    Ok(days)
 }
 
 /// Widens the recorded day span of each billing period in `facts` to cover their days.

@@ -92,14 +92,23 @@ impl Ledger {
 mod tests {
     use super::*;
     use crate::rules::Action;
+    use std::path::PathBuf;
+
+    /// A ledger file at schema `version`, as an older costwatch left it.
+    fn ledger_at_version(dir: &Path, version: usize) -> (PathBuf, Connection) {
+        let path = dir.join(format!("v{version}.db"));
+        let conn = Connection::open(&path).unwrap();
+        for migration in &MIGRATIONS[..version] {
+            conn.execute_batch(migration).unwrap();
+        }
+        conn.pragma_update(None, "user_version", version).unwrap();
+        (path, conn)
+    }
 
     #[test]
     fn a_v1_ledger_with_alerts_migrates() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("v1.db");
-        let conn = Connection::open(&path).unwrap();
-        conn.execute_batch(MIGRATIONS[0]).unwrap();
-        conn.pragma_update(None, "user_version", 1).unwrap();
+        let (path, conn) = ledger_at_version(dir.path(), 1);
         conn.execute_batch(
             "INSERT INTO findings (id, scope, rule, account, service_code, service_name, usage_type,
                 status, first_day, last_day, severity, alerted_severity, observed, expected, score,
@@ -130,11 +139,7 @@ mod tests {
     #[test]
     fn a_v2_ledger_keeps_its_facts_and_replaces_a_period_through_the_day_key() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("v2.db");
-        let conn = Connection::open(&path).unwrap();
-        conn.execute_batch(MIGRATIONS[0]).unwrap();
-        conn.execute_batch(MIGRATIONS[1]).unwrap();
-        conn.pragma_update(None, "user_version", 2).unwrap();
+        let (path, conn) = ledger_at_version(dir.path(), 2);
         conn.execute_batch(
             "INSERT INTO daily_costs VALUES
                ('cur', '2026-02', '2026-02-28', 'a', 's', 'S', 'u', 'r', 'usage', 1, 1, 1, 'h', ''),

@@ -107,14 +107,19 @@ enum Entry {
     Value(Cell<'static>),
 }
 
+/// The converted values a column's rows point to: each dictionary entry, then this batch's
+/// plain values.
+struct Entries {
+    kind: Kind,
+    list: Vec<Entry>,
+    dictionary_len: usize,
+}
+
 /// A flat, optional or required column of one row group.
 pub struct PageColumn {
     pages: Box<dyn PageReader>,
-    kind: Kind,
     max_def: u32,
-    /// Each dictionary entry, then this batch's plain values.
-    entries: Vec<Entry>,
-    dictionary_len: usize,
+    entries: Entries,
     page: Option<DataPage>,
     /// Per row of the batch: an index into `entries`, or `u32::MAX` for null.
     rows: Vec<u32>,
@@ -140,74 +145,102 @@ fn take<const N: usize>(buf: &Bytes, at: &mut usize) -> Result<[u8; N]> {
     Ok(bytes.try_into().expect("N bytes"))
 }
 
-/// The next `n` plain-encoded values of `buf`, converted (text interned).
-fn plain_values(
-    buf: &Bytes,
-    at: &mut usize,
-    n: usize,
-    kind: Kind,
-    strings: &mut Interner,
-    out: &mut Vec<Entry>,
-) -> Result<()> {
-    for _ in 0..n {
-        let entry = match kind {
-            Kind::Text => {
-                let len = u32::from_le_bytes(take(buf, at)?) as usize;
-                let value = buf
-                    .get(*at..*at + len)
-                    .ok_or_else(|| error("byte array value truncated"))?;
-                let entry = Entry::Text(strings.intern(value), buf.slice(*at..*at + len));
-                *at += len;
-                entry
-            }
-            Kind::Int32(conv) => Entry::Value(int32_cell(i32::from_le_bytes(take(buf, at)?), conv)),
-            Kind::Int64(conv) => Entry::Value(int64_cell(i64::from_le_bytes(take(buf, at)?), conv)),
-            Kind::Float => Entry::Value(Cell::Num(f64::from(f32::from_le_bytes(take(buf, at)?)))),
-            Kind::Double => Entry::Value(Cell::Num(f64::from_le_bytes(take(buf, at)?))),
-        };
-        out.push(entry);
+impl Entries {
+    /// Appends the next `n` plain-encoded values of `buf`, converted (text interned).
+    fn push_plain(
+        &mut self,
+        buf: &Bytes,
+        at: &mut usize,
+        n: usize,
+        strings: &mut Interner,
+    ) -> Result<()> {
+        for _ in 0..n {
+            let entry = match self.kind {
+                Kind::Text => {
+                    let len = u32::from_le_bytes(take(buf, at)?) as usize;
+                    let value = buf
+                        .get(*at..*at + len)
+                        .ok_or_else(|| error("byte array value truncated"))?;
+                    let entry = Entry::Text(strings.intern(value), buf.slice(*at..*at + len));
+                    *at += len;
+                    entry
+                }
+                Kind::Int32(conv) => {
+                    Entry::Value(int32_cell(i32::from_le_bytes(take(buf, at)?), conv))
+                }
+                Kind::Int64(conv) => {
+                    Entry::Value(int64_cell(i64::from_le_bytes(take(buf, at)?), conv))
+                }
+                Kind::Float => {
+                    Entry::Value(Cell::Num(f64::from(f32::from_le_bytes(take(buf, at)?))))
+                }
+                Kind::Double => Entry::Value(Cell::Num(f64::from_le_bytes(take(buf, at)?))),
+            };
+            self.list.push(entry);
+        }
+        Ok(())
     }
-    Ok(())
-}
 
-/// Decodes a page's next `out.len()` values as indices into `entries` (plain values are
-/// appended to it).
-fn decode(
-    values: &mut Values,
-    out: &mut [u32],
-    kind: Kind,
-    dictionary_len: usize,
-    strings: &mut Interner,
-    entries: &mut Vec<Entry>,
-) -> Result<()> {
-    match values {
-        Values::Dictionary(indices) => {
-            if indices.fill(out) < out.len() {
-                return Err(error("dictionary indices truncated"));
+    /// Replaces the dictionary with the `n` values of a dictionary page.
+    fn set_dictionary(&mut self, buf: &Bytes, n: usize, strings: &mut Interner) -> Result<()> {
+        self.list.clear();
+        self.push_plain(buf, &mut 0, n, strings)?;
+        self.dictionary_len = self.list.len();
+        Ok(())
+    }
+
+    /// Drops the plain values of the previous batch.
+    fn start_batch(&mut self) {
+        self.list.truncate(self.dictionary_len);
+    }
+
+    /// Decodes a page's next `out.len()` values as indices into the entries (plain values
+    /// are appended).
+    fn decode(
+        &mut self,
+        values: &mut Values,
+        out: &mut [u32],
+        strings: &mut Interner,
+    ) -> Result<()> {
+        match values {
+            Values::Dictionary(indices) => {
+                if indices.fill(out) < out.len() {
+                    return Err(error("dictionary indices truncated"));
+                }
+                if out.iter().any(|&i| i as usize >= self.dictionary_len) {
+                    return Err(error("dictionary index out of range"));
+                }
             }
-            if out.iter().any(|&i| i as usize >= dictionary_len) {
-                return Err(error("dictionary index out of range"));
+            Values::Plain { buf, at } => {
+                let first = self.list.len() as u32;
+                self.push_plain(buf, at, out.len(), strings)?;
+                for (slot, i) in out.iter_mut().zip(first..) {
+                    *slot = i;
+                }
             }
         }
-        Values::Plain { buf, at } => {
-            let first = entries.len() as u32;
-            plain_values(buf, at, out.len(), kind, strings, entries)?;
-            for (slot, i) in out.iter_mut().zip(first..) {
-                *slot = i;
-            }
+        Ok(())
+    }
+
+    #[inline]
+    fn cell(&self, i: u32) -> Cell<'_> {
+        match &self.list[i as usize] {
+            Entry::Text(id, bytes) => Cell::Id(*id, bytes),
+            Entry::Value(cell) => *cell,
         }
     }
-    Ok(())
 }
 
 impl PageColumn {
     pub fn new(pages: Box<dyn PageReader>, kind: Kind, max_def: i16) -> Self {
         Self {
             pages,
-            kind,
             max_def: max_def as u32,
-            entries: Vec::new(),
-            dictionary_len: 0,
+            entries: Entries {
+                kind,
+                list: Vec::new(),
+                dictionary_len: 0,
+            },
             page: None,
             rows: Vec::new(),
             levels: Vec::new(),
@@ -220,7 +253,7 @@ impl PageColumn {
     /// The batch buffers keep their length from batch to batch, so they are not cleared
     /// each time: every slot of a batch is written.
     pub fn read(&mut self, rows: usize, strings: &mut Interner) -> Result<usize> {
-        self.entries.truncate(self.dictionary_len);
+        self.entries.start_batch();
         self.rows.resize(rows, u32::MAX);
         let mut filled = 0;
         while filled < rows {
@@ -230,7 +263,6 @@ impl PageColumn {
             let page = self.page.as_mut().expect("a page was read");
             let n = page.rows.min(rows - filled);
             let out = &mut self.rows[filled..filled + n];
-            let (kind, dictionary_len) = (self.kind, self.dictionary_len);
             let present = match &mut page.levels {
                 None => n,
                 Some(levels) => {
@@ -246,29 +278,13 @@ impl PageColumn {
             };
             if present == n {
                 // Every row has a value: indices straight into the rows.
-                let entries = &mut self.entries;
-                decode(
-                    &mut page.values,
-                    out,
-                    kind,
-                    dictionary_len,
-                    strings,
-                    entries,
-                )?;
+                self.entries.decode(&mut page.values, out, strings)?;
             } else {
                 if self.values.len() < present {
                     self.values.resize(present, 0);
                 }
                 let values = &mut self.values[..present];
-                let entries = &mut self.entries;
-                decode(
-                    &mut page.values,
-                    values,
-                    kind,
-                    dictionary_len,
-                    strings,
-                    entries,
-                )?;
+                self.entries.decode(&mut page.values, values, strings)?;
                 let mut next = values.iter();
                 for (slot, &d) in out.iter_mut().zip(&self.levels[..n]) {
                     *slot = if d == self.max_def {
@@ -290,10 +306,7 @@ impl PageColumn {
     pub fn cell(&self, row: usize) -> Cell<'_> {
         match self.rows[row] {
             u32::MAX => Cell::Null,
-            i => match &self.entries[i as usize] {
-                Entry::Text(id, bytes) => Cell::Id(*id, bytes),
-                Entry::Value(cell) => *cell,
-            },
+            i => self.entries.cell(i),
         }
     }
 
@@ -307,16 +320,8 @@ impl PageColumn {
                 Page::DictionaryPage {
                     buf, num_values, ..
                 } => {
-                    self.entries.clear();
-                    plain_values(
-                        &buf,
-                        &mut 0,
-                        num_values as usize,
-                        self.kind,
-                        strings,
-                        &mut self.entries,
-                    )?;
-                    self.dictionary_len = self.entries.len();
+                    self.entries
+                        .set_dictionary(&buf, num_values as usize, strings)?;
                 }
                 Page::DataPage {
                     buf,
