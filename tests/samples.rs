@@ -431,6 +431,61 @@ fn bad_input_is_named_and_nothing_is_half_written() {
     failed(&gz, &["cur.csv.gz", "row ", "truncated"]);
 }
 
+/// A Parquet row the batch path cannot take (a null day, a cost that is not a number) is
+/// named by row and column, with amortized cost from the savings-plan columns on the rows
+/// around it; nothing is written.
+#[test]
+fn bad_parquet_rows_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("cur2.parquet");
+    let write = |day: &str, cost: &str| {
+        duckdb(&format!(
+            "COPY (SELECT {day} AS line_item_usage_start_date, '111' AS line_item_usage_account_id, \
+                CASE WHEN i % 2 = 0 THEN 'SavingsPlanCoveredUsage' ELSE 'Usage' END AS line_item_line_item_type, \
+                'AmazonEC2' AS line_item_product_code, 'BoxUsage' AS line_item_usage_type, \
+                {cost} AS line_item_unblended_cost, 0.25::DOUBLE AS savings_plan_savings_plan_effective_cost \
+              FROM range(3000) t(i)) TO '{}' (FORMAT parquet, ROW_GROUP_SIZE 1000)",
+            file.display()
+        ))
+    };
+    let day = "TIMESTAMP '2025-06-01' + INTERVAL (i % 30) DAY";
+    write(day, "1.0::DOUBLE");
+    let out = sync(dir.path(), &file);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let db = dir.path().join("s.db");
+    let amortized: f64 = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row("SELECT SUM(amortized_cost) FROM daily_costs", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert!(close(amortized, 1500.0 * 0.25 + 1500.0), "{amortized}");
+    for (day, cost, wants) in [
+        (
+            &format!("CASE WHEN i = 1234 THEN NULL ELSE {day} END") as &str,
+            "1.0::DOUBLE",
+            ["row 1235", "line_item_usage_start_date"],
+        ),
+        (
+            day,
+            "CASE WHEN i = 2500 THEN 'NaN'::DOUBLE ELSE 1.0 END",
+            ["row 2501", "line_item_unblended_cost"],
+        ),
+    ] {
+        write(day, cost);
+        let out = sync(dir.path(), &file);
+        assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+        for want in wants {
+            assert!(
+                stderr(&out).contains(want),
+                "{want:?} not in {}",
+                stderr(&out)
+            );
+        }
+        assert!(close(ledger_sum(&db, ""), 3000.0), "ledger changed");
+    }
+}
+
 #[test]
 fn fees_credits_and_tax_stay_out_of_usage() {
     let dir = tempfile::tempdir().unwrap();

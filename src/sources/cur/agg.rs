@@ -61,12 +61,11 @@ impl Interner {
     }
 }
 
-/// Identity of one group: interned ids and the day.
+/// What a group is apart from its day: one daily series of costs, as interned ids.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-struct Key {
+struct Series {
     /// Billing period as `year * 100 + month`.
     period: u32,
-    day: i32,
     account: u32,
     service_code: u32,
     usage_type: u32,
@@ -76,22 +75,16 @@ struct Key {
     category: ChargeCategory,
 }
 
-/// Summed amounts of one group; names are interned ids (0 when not seen yet).
+/// Descriptive names of a series: interned ids, 0 until a row has one.
 #[derive(Debug, Default, Clone, Copy)]
-struct Acc {
-    unblended: f64,
-    amortized: f64,
-    usage_amount: f64,
+struct Names {
     service_name: u32,
     usage_unit: u32,
 }
 
-impl Merge for Acc {
-    #[inline]
-    fn merge(&mut self, other: &Self) {
-        self.unblended += other.unblended;
-        self.amortized += other.amortized;
-        self.usage_amount += other.usage_amount;
+impl Names {
+    /// Takes `other`'s names where this one has none yet.
+    fn fill(&mut self, other: Names) {
         if self.service_name == 0 {
             self.service_name = other.service_name;
         }
@@ -101,31 +94,63 @@ impl Merge for Acc {
     }
 }
 
-/// Key fields of one row.
-pub struct RowKey<'a> {
+/// Summed amounts of one series on one day.
+#[derive(Debug, Default, Clone, Copy)]
+struct Sums {
+    unblended: f64,
+    amortized: f64,
+    usage_amount: f64,
+}
+
+impl Merge for Sums {
+    #[inline]
+    fn merge(&mut self, other: &Self) {
+        self.unblended += other.unblended;
+        self.amortized += other.amortized;
+        self.usage_amount += other.usage_amount;
+    }
+}
+
+/// The group key of a series (by id) on a day.
+#[inline]
+fn day_key(series: u32, day: i32) -> u64 {
+    (u64::from(series) << 32) | u64::from(day as u32)
+}
+
+/// The series id and day of a group key.
+fn split_day_key(key: u64) -> (u32, i32) {
+    ((key >> 32) as u32, key as u32 as i32)
+}
+
+/// One line item with its text interned ([`Aggregator::id`]; 0 for none).
+pub struct Row {
     /// Billing period as `year * 100 + month`.
     pub period: u32,
     /// Days since 1970-01-01.
     pub day: i32,
     pub category: ChargeCategory,
-    pub account: Cell<'a>,
-    pub service_code: Cell<'a>,
-    pub usage_type: Cell<'a>,
-    pub region: Cell<'a>,
-}
-
-/// Amounts and descriptive fields of one row.
-pub struct RowValue<'a> {
+    pub account: u32,
+    pub service_code: u32,
+    pub usage_type: u32,
+    pub region: u32,
+    /// The tag set ([`Aggregator::tag_set`]).
+    pub tags: u32,
+    pub service_name: u32,
+    pub usage_unit: u32,
     pub unblended: f64,
     pub amortized: f64,
     pub usage_amount: f64,
-    pub service_name: Cell<'a>,
-    pub usage_unit: Cell<'a>,
 }
 
 /// Daily facts being accumulated from rows.
+///
+/// A row is looked up in two steps: its series (account, service, usage type, …) in a
+/// table small enough to stay in cache, then the series' day in the large [`Groups`]
+/// table, whose slots are only a key and three sums.
 pub struct Aggregator {
-    map: Groups<Key, Acc>,
+    series_ids: HashMap<Series, u32, FxBuild>,
+    series: Vec<(Series, Names)>,
+    days: Groups<Sums>,
     /// The strings the ids of keys and values refer to.
     pub strings: Interner,
     /// Distinct tuples of tag value ids (one per configured key); id 0 is "no tags".
@@ -147,7 +172,9 @@ impl Aggregator {
         let mut tag_sets = HashMap::default();
         tag_sets.insert(empty.clone(), 0);
         Self {
-            map: Groups::default(),
+            series_ids: HashMap::default(),
+            series: Vec::new(),
+            days: Groups::default(),
             strings: Interner::default(),
             tag_sets,
             tag_list: vec![empty],
@@ -162,7 +189,9 @@ impl Aggregator {
         self.strings.cell(cell)
     }
 
-    fn tag_set(&mut self, tags: &[&[u8]]) -> u32 {
+    /// The id of a row's tag values, one per configured key (empty when absent); 0 when
+    /// none has a value.
+    pub fn tag_set(&mut self, tags: &[&[u8]]) -> u32 {
         if tags.iter().all(|t| t.is_empty()) {
             return 0;
         }
@@ -180,31 +209,43 @@ impl Aggregator {
         id
     }
 
-    /// Adds one row; `tags` holds one value per configured tag key (empty when absent).
+    /// The id of `series`, added if new.
     #[inline]
-    pub fn add(&mut self, k: &RowKey, tags: &[&[u8]], v: &RowValue) {
-        let key = Key {
-            period: k.period,
-            day: k.day,
-            account: self.id(k.account),
-            service_code: self.id(k.service_code),
-            usage_type: self.id(k.usage_type),
-            region: self.id(k.region),
-            tags: if tags.is_empty() {
-                0
-            } else {
-                self.tag_set(tags)
-            },
-            category: k.category,
+    fn series_id(&mut self, series: Series) -> u32 {
+        let next = self.series.len();
+        let id = *self
+            .series_ids
+            .entry(series)
+            .or_insert_with(|| u32::try_from(next).expect("fewer than 2^32 series"));
+        if id as usize == next {
+            self.series.push((series, Names::default()));
+        }
+        id
+    }
+
+    /// Adds one row.
+    #[inline]
+    pub fn add(&mut self, row: &Row) {
+        let series = Series {
+            period: row.period,
+            account: row.account,
+            service_code: row.service_code,
+            usage_type: row.usage_type,
+            region: row.region,
+            tags: row.tags,
+            category: row.category,
         };
-        let acc = Acc {
-            unblended: v.unblended,
-            amortized: v.amortized,
-            usage_amount: v.usage_amount,
-            service_name: self.strings.cell(v.service_name),
-            usage_unit: self.strings.cell(v.usage_unit),
+        let id = self.series_id(series);
+        self.series[id as usize].1.fill(Names {
+            service_name: row.service_name,
+            usage_unit: row.usage_unit,
+        });
+        let sums = Sums {
+            unblended: row.unblended,
+            amortized: row.amortized,
+            usage_amount: row.usage_amount,
         };
-        self.map.add(key, acc);
+        self.days.add(day_key(id, row.day), sums);
     }
 
     /// Adds every group of `other` (same tag keys), translating its ids.
@@ -224,21 +265,30 @@ impl Aggregator {
                 self.tag_set(&values)
             })
             .collect();
-        for (k, v) in other.map.into_vec() {
-            let key = Key {
-                account: id(k.account),
-                service_code: id(k.service_code),
-                usage_type: id(k.usage_type),
-                region: id(k.region),
-                tags: tag_ids[k.tags as usize],
-                ..k
-            };
-            let acc = Acc {
-                service_name: id(v.service_name),
-                usage_unit: id(v.usage_unit),
-                ..v
-            };
-            self.map.add(key, acc);
+        let series_ids: Vec<u32> = other
+            .series
+            .iter()
+            .map(|(s, names)| {
+                let series = Series {
+                    account: id(s.account),
+                    service_code: id(s.service_code),
+                    usage_type: id(s.usage_type),
+                    region: id(s.region),
+                    tags: tag_ids[s.tags as usize],
+                    ..*s
+                };
+                let mine = self.series_id(series);
+                self.series[mine as usize].1.fill(Names {
+                    service_name: id(names.service_name),
+                    usage_unit: id(names.usage_unit),
+                });
+                mine
+            })
+            .collect();
+        for (key, sums) in other.days.into_vec() {
+            let (series, day) = split_day_key(key);
+            self.days
+                .add(day_key(series_ids[series as usize], day), sums);
         }
     }
 
@@ -269,10 +319,10 @@ impl Aggregator {
             })
             .collect();
         let tag_rank = ranks(&tag_texts);
-        let order = |k: &Key| {
+        let order = |k: &Series, day: i32| {
             let r = |id: u32| rank[id as usize];
             (
-                (k.day, k.category, k.period, r(k.account)),
+                (day, k.category, k.period, r(k.account)),
                 (
                     r(k.service_code),
                     r(k.usage_type),
@@ -282,33 +332,37 @@ impl Aggregator {
             )
         };
         let mut groups: Vec<_> = self
-            .map
+            .days
             .into_vec()
             .into_iter()
-            .map(|(k, acc)| {
-                let k = Key {
-                    day: k.day.max(0),
-                    ..k
-                };
-                (order(&k), k, acc)
+            .map(|(key, sums)| {
+                let (series, day) = split_day_key(key);
+                let day = day.max(0);
+                (
+                    order(&self.series[series as usize].0, day),
+                    series,
+                    day,
+                    sums,
+                )
             })
             .collect();
         groups.sort_unstable_by_key(|g| g.0);
         let mut facts: Vec<(FactKey, FactValue)> = Vec::with_capacity(groups.len());
         let mut last = None;
-        for (key_order, k, acc) in groups {
+        for (key_order, series, day, sums) in groups {
+            let (k, names) = &self.series[series as usize];
             let s = |id: u32| strings[id as usize].clone();
-            let service_name = if acc.service_name == 0 {
+            let service_name = if names.service_name == 0 {
                 k.service_code
             } else {
-                acc.service_name
+                names.service_name
             };
             let value = FactValue {
                 service_name: s(service_name),
-                unblended: acc.unblended,
-                amortized: acc.amortized,
-                usage_amount: acc.usage_amount,
-                usage_unit: s(acc.usage_unit),
+                unblended: sums.unblended,
+                amortized: sums.amortized,
+                usage_amount: sums.usage_amount,
+                usage_unit: s(names.usage_unit),
             };
             // Groups whose text is equal are one fact: bytes that are not UTF-8 can read
             // alike, and days before 1970 are clamped to it.
@@ -319,7 +373,7 @@ impl Aggregator {
             last = Some(key_order);
             let key = FactKey {
                 billing_period: format!("{:04}-{:02}", k.period / 100, k.period % 100),
-                day: epoch + chrono::Days::new(k.day as u64),
+                day: epoch + chrono::Days::new(day as u64),
                 account: s(k.account),
                 service_code: s(k.service_code),
                 usage_type: s(k.usage_type),
@@ -362,32 +416,31 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_group_fills_one_cache_line() {
-        assert_eq!(std::mem::size_of::<Option<(Key, Acc)>>(), 64);
-    }
-
-    #[test]
     fn groups_by_raw_key_and_renders_tags_canonically() {
         let mut agg = Aggregator::new(sorted_tag_keys(&["user:team".into(), "user:app".into()]));
-        let key = RowKey {
+        let mut row = |tags: &[&[u8]]| Row {
             period: 202506,
             day: 20_000,
             category: ChargeCategory::Usage,
-            account: Cell::Str(b"111"),
-            service_code: Cell::Str(b"AmazonEC2"),
-            usage_type: Cell::Str(b"BoxUsage"),
-            region: Cell::Str(b"us-east-1"),
-        };
-        let value = RowValue {
+            account: agg.id(Cell::Str(b"111")),
+            service_code: agg.id(Cell::Str(b"AmazonEC2")),
+            usage_type: agg.id(Cell::Str(b"BoxUsage")),
+            region: agg.id(Cell::Str(b"us-east-1")),
+            tags: agg.tag_set(tags),
+            service_name: 0,
+            usage_unit: agg.id(Cell::Str(b"Hrs")),
             unblended: 1.5,
             amortized: 1.0,
             usage_amount: 2.0,
-            service_name: Cell::Null,
-            usage_unit: Cell::Str(b"Hrs"),
         };
-        agg.add(&key, &[b"a1", b"red"], &value);
-        agg.add(&key, &[b"a1", b"red"], &value);
-        agg.add(&key, &[b"", b"blue"], &value);
+        let rows = [
+            row(&[b"a1", b"red"]),
+            row(&[b"a1", b"red"]),
+            row(&[b"", b"blue"]),
+        ];
+        for r in &rows {
+            agg.add(r);
+        }
         let facts = agg.finish();
         assert_eq!(facts.len(), 2);
         let (k, v) = facts

@@ -475,24 +475,22 @@ fn parse(
                     _ => b"",
                 }
             };
-            let result = match &st.layout.tags {
-                TagSource::None => st.layout.accumulate(field, &[], &mut st.days, &mut st.agg),
+            let tags = match &st.layout.tags {
+                TagSource::None => 0,
                 TagSource::Columns(cols) => {
                     let mut tags: [&[u8]; 16] = [b""; 16];
                     for (slot, col) in tags.iter_mut().zip(cols) {
                         *slot = col.map_or(b"" as &[u8], raw);
                     }
-                    let n = cols.len().min(16);
-                    st.layout
-                        .accumulate(field, &tags[..n], &mut st.days, &mut st.agg)
+                    st.agg.tag_set(&tags[..cols.len().min(16)])
                 }
                 TagSource::Map(col) => {
                     let values = json_tags(raw(*col), &st.tag_keys);
                     let tags: Vec<&[u8]> = values.iter().map(|v| v.as_bytes()).collect();
-                    st.layout
-                        .accumulate(field, &tags, &mut st.days, &mut st.agg)
+                    st.agg.tag_set(&tags)
                 }
             };
+            let result = st.layout.accumulate(field, tags, &mut st.days, &mut st.agg);
             result.map_err(|e| {
                 Error::input(format!(
                     "{shown}: row {row}, column {}: {:?} is not {}",

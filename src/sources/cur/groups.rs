@@ -4,38 +4,45 @@
 //! processor's caches hold, and rows hit them in no order: each row's lookup would wait for
 //! memory. Here a row's slot is prefetched when the row arrives and the row is summed in
 //! [`AHEAD`] rows later, by which time the slot is in cache. Slots are open-addressed
-//! (linear probing) and hold key and value inline: one cache line for a daily fact's key and
-//! sums.
+//! (linear probing) and hold a 64-bit key and the sums inline: half a cache line per daily
+//! group. The table asks the kernel for huge pages, so that random rows do not also miss
+//! the address-translation cache.
 
 use super::agg::FxBuild;
-use std::hash::{BuildHasher, Hash};
+use std::hash::BuildHasher;
 
 /// Rows between a slot's prefetch and its use.
 const AHEAD: usize = 16;
+
+/// The key of an empty slot.
+const EMPTY: u64 = u64::MAX;
 
 /// A value that rows are summed into.
 pub trait Merge: Copy + Default {
     fn merge(&mut self, other: &Self);
 }
 
-/// One slot: a group's key and value, or nothing.
+/// One slot: a group's key ([`EMPTY`] if none) and value.
 #[derive(Clone, Copy)]
-#[repr(align(64))]
-struct Slot<K, V>(Option<(K, V)>);
+#[repr(C, align(32))]
+struct Slot<V> {
+    key: u64,
+    value: V,
+}
 
-/// Groups of `K` summing `V`.
-pub struct Groups<K, V> {
-    slots: Vec<Slot<K, V>>,
+/// Groups keyed by a `u64` (any but `u64::MAX`) summing `V`.
+pub struct Groups<V> {
+    slots: Vec<Slot<V>>,
     len: usize,
     /// Rows added but not yet summed, with their hashes: a ring of [`AHEAD`].
-    pending: Vec<(K, u64, V)>,
+    pending: Vec<(u64, u64, V)>,
     next: usize,
 }
 
-impl<K: Copy + Eq + Hash, V: Merge> Default for Groups<K, V> {
+impl<V: Merge> Default for Groups<V> {
     fn default() -> Self {
         Self {
-            slots: vec![Slot(None); 1024],
+            slots: empty_slots(1024),
             len: 0,
             pending: Vec::with_capacity(AHEAD),
             next: 0,
@@ -43,10 +50,11 @@ impl<K: Copy + Eq + Hash, V: Merge> Default for Groups<K, V> {
     }
 }
 
-impl<K: Copy + Eq + Hash, V: Merge> Groups<K, V> {
+impl<V: Merge> Groups<V> {
     /// Adds `value` to the group `key` (summed in a few rows later).
     #[inline]
-    pub fn add(&mut self, key: K, value: V) {
+    pub fn add(&mut self, key: u64, value: V) {
+        debug_assert_ne!(key, EMPTY);
         let hash = FxBuild::default().hash_one(key);
         prefetch(&self.slots[hash as usize & (self.slots.len() - 1)]);
         if self.pending.len() < AHEAD {
@@ -59,48 +67,91 @@ impl<K: Copy + Eq + Hash, V: Merge> Groups<K, V> {
     }
 
     /// Every group, after summing the pending rows.
-    pub fn into_vec(mut self) -> Vec<(K, V)> {
+    pub fn into_vec(mut self) -> Vec<(u64, V)> {
         for (k, h, v) in std::mem::take(&mut self.pending) {
             self.sum(k, h, &v);
         }
-        self.slots.into_iter().filter_map(|s| s.0).collect()
+        self.slots
+            .into_iter()
+            .filter(|s| s.key != EMPTY)
+            .map(|s| (s.key, s.value))
+            .collect()
     }
 
-    fn sum(&mut self, key: K, hash: u64, value: &V) {
+    fn sum(&mut self, key: u64, hash: u64, value: &V) {
         if (self.len + 1) * 4 > self.slots.len() * 3 {
             self.grow();
         }
         let mask = self.slots.len() - 1;
         let mut i = hash as usize & mask;
         loop {
-            match &mut self.slots[i].0 {
-                None => {
-                    self.slots[i] = Slot(Some((key, *value)));
-                    self.len += 1;
-                    return;
-                }
-                Some((k, v)) if *k == key => {
-                    v.merge(value);
-                    return;
-                }
-                Some(_) => i = (i + 1) & mask,
+            let slot = &mut self.slots[i];
+            if slot.key == key {
+                slot.value.merge(value);
+                return;
             }
+            if slot.key == EMPTY {
+                *slot = Slot { key, value: *value };
+                self.len += 1;
+                return;
+            }
+            i = (i + 1) & mask;
         }
     }
 
     fn grow(&mut self) {
         let size = self.slots.len() * 2;
-        let old = std::mem::replace(&mut self.slots, vec![Slot(None); size]);
+        let old = std::mem::replace(&mut self.slots, empty_slots(size));
         let mask = self.slots.len() - 1;
         let hasher = FxBuild::default();
-        for (key, value) in old.into_iter().filter_map(|s| s.0) {
-            let mut i = hasher.hash_one(key) as usize & mask;
-            while self.slots[i].0.is_some() {
+        for slot in old.into_iter().filter(|s| s.key != EMPTY) {
+            let mut i = hasher.hash_one(slot.key) as usize & mask;
+            while self.slots[i].key != EMPTY {
                 i = (i + 1) & mask;
             }
-            self.slots[i] = Slot(Some((key, value)));
+            self.slots[i] = slot;
         }
     }
+}
+
+/// `n` empty slots, on huge pages where the kernel grants them.
+fn empty_slots<V: Default + Copy>(n: usize) -> Vec<Slot<V>> {
+    let mut slots = Vec::with_capacity(n);
+    advise_huge_pages(slots.spare_capacity_mut());
+    slots.resize(
+        n,
+        Slot {
+            key: EMPTY,
+            value: V::default(),
+        },
+    );
+    slots
+}
+
+/// Asks Linux to back the whole 2 MiB pages inside `memory` with huge pages (before they
+/// are first written); a hint that changes nothing else.
+fn advise_huge_pages<T>(memory: &mut [T]) {
+    #[cfg(target_os = "linux")]
+    {
+        const HUGE: usize = 2 << 20;
+        let start = memory.as_mut_ptr() as usize;
+        let end = start + std::mem::size_of_val(memory);
+        let first = start.next_multiple_of(HUGE);
+        let last = end / HUGE * HUGE;
+        if last > first {
+            // SAFETY: the range lies inside `memory`, which this process owns; the advice
+            // changes only how the kernel backs the pages, never their contents.
+            unsafe {
+                libc::madvise(
+                    first as *mut libc::c_void,
+                    last - first,
+                    libc::MADV_HUGEPAGE,
+                );
+            }
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = memory;
 }
 
 /// Asks the processor to load `value`'s cache line (a hint: no effect on other machines).
@@ -133,14 +184,19 @@ mod tests {
 
     #[test]
     fn sums_rows_across_growth_and_pending() {
-        let mut groups: Groups<u32, Sum> = Groups::default();
-        for row in 0..100_000u32 {
-            groups.add(row % 5_000, Sum(u64::from(row)));
+        let mut groups: Groups<Sum> = Groups::default();
+        for row in 0..100_000u64 {
+            groups.add(row % 5_000, Sum(row));
         }
         let mut all = groups.into_vec();
         all.sort_by_key(|(k, _)| *k);
         assert_eq!(all.len(), 5_000);
-        let expected = |k: u32| (0..20u64).map(|i| u64::from(k) + 5_000 * i).sum::<u64>();
+        let expected = |k: u64| (0..20u64).map(|i| k + 5_000 * i).sum::<u64>();
         assert!(all.iter().all(|(k, v)| v.0 == expected(*k)));
+    }
+
+    #[test]
+    fn a_slot_of_three_sums_is_half_a_cache_line() {
+        assert_eq!(std::mem::size_of::<Slot<[f64; 3]>>(), 32);
     }
 }

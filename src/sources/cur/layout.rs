@@ -1,9 +1,10 @@
 //! Which columns of a billing file hold what, and how one row becomes a daily fact.
 
-use super::agg::{Aggregator, RowKey, RowValue};
+use super::agg::{Aggregator, FxBuild, Row};
 use super::snake_case;
 use crate::ledger::ChargeCategory;
 use chrono::{Datelike, NaiveDate};
+use std::collections::HashMap;
 
 /// The two file families costwatch reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,6 +65,65 @@ pub enum Cell<'a> {
     /// Days since the Unix epoch.
     Day(i32),
 }
+
+/// A batch of one column as one converted value per row (the Parquet reader's fast path).
+pub enum Typed<'a> {
+    /// Interned ids, 0 for null.
+    Ids(&'a [u32]),
+    /// Numbers, 0 for null.
+    Numbers(&'a [f64]),
+    /// Days since the Unix epoch, [`NULL_DAY`] for null.
+    Days(&'a [i32]),
+}
+
+/// The day of a null row in [`Typed::Days`].
+pub const NULL_DAY: i32 = i32::MIN;
+
+/// A batch of rows as typed columns.
+pub trait Columns {
+    /// Rows in the batch.
+    fn rows(&self) -> usize;
+    /// The batch's column at a header position, if it is available typed.
+    fn typed(&self, column: usize) -> Option<Typed<'_>>;
+}
+
+/// How a row's amortized cost follows from its columns (header positions).
+#[derive(Debug, Clone, Copy)]
+enum Amortized {
+    Unblended,
+    Zero,
+    Column(usize),
+    /// Unused savings-plan commitment: the first column minus the second.
+    Difference(usize, usize),
+    /// Unused reservation fees: the sum of the columns present.
+    Sum(Option<usize>, Option<usize>),
+}
+
+impl Amortized {
+    /// The amortized cost of a row, given its unblended cost and its numbers by column.
+    #[inline]
+    fn value<E>(
+        self,
+        unblended: f64,
+        mut number: impl FnMut(usize) -> Result<f64, E>,
+    ) -> Result<f64, E> {
+        Ok(match self {
+            Self::Unblended => unblended,
+            Self::Zero => 0.0,
+            Self::Column(c) => number(c)?,
+            Self::Difference(a, b) => number(a)? - number(b)?,
+            Self::Sum(a, b) => {
+                let a = a.map_or(Ok(0.0), &mut number)?;
+                a + b.map_or(Ok(0.0), number)?
+            }
+        })
+    }
+}
+
+/// The charge category and amortized-cost rule of each distinct line-item type (FOCUS:
+/// charge category, commitment status and type) seen, by interned ids.
+#[derive(Default)]
+pub struct Charges(HashMap<(u32, u32, u32), (ChargeCategory, Amortized), FxBuild>);
 
 /// Where the values of the configured tag keys are.
 #[derive(Debug, Clone)]
@@ -324,12 +384,49 @@ impl Layout {
         cols
     }
 
-    /// Adds one row to `agg`; `tags` holds the values of the configured tag keys.
+    /// The charge category of a row and how its amortized cost is computed, from its
+    /// line-item type (FOCUS: charge category, commitment status and type).
+    fn charge(&self, line_type: &[u8], status: &[u8], kind: &[u8]) -> (ChargeCategory, Amortized) {
+        match self.family {
+            Family::Cur => {
+                let amortized = match line_type {
+                    b"SavingsPlanCoveredUsage" => self.sp_effective.map(Amortized::Column),
+                    b"DiscountedUsage" => self.ri_effective.map(Amortized::Column),
+                    b"SavingsPlanRecurringFee" => self
+                        .sp_commitment
+                        .zip(self.sp_used)
+                        .map(|(commitment, used)| Amortized::Difference(commitment, used)),
+                    b"RIFee"
+                        if self.ri_unused_upfront.is_some()
+                            || self.ri_unused_recurring.is_some() =>
+                    {
+                        Some(Amortized::Sum(
+                            self.ri_unused_upfront,
+                            self.ri_unused_recurring,
+                        ))
+                    }
+                    b"SavingsPlanNegation" | b"SavingsPlanUpfrontFee" => Some(Amortized::Zero),
+                    _ => None,
+                };
+                (
+                    cur_category(line_type),
+                    amortized.unwrap_or(Amortized::Unblended),
+                )
+            }
+            Family::Focus => (
+                focus_category(line_type, status, kind),
+                self.amortized
+                    .map_or(Amortized::Unblended, Amortized::Column),
+            ),
+        }
+    }
+
+    /// Adds one row to `agg`; `tags` is its tag set ([`Aggregator::tag_set`]).
     #[inline]
     pub fn accumulate<'r>(
         &self,
         row: impl Fn(usize) -> Cell<'r>,
-        tags: &[&[u8]],
+        tags: u32,
         days: &mut DayCache,
         agg: &mut Aggregator,
     ) -> Result<(), FieldError> {
@@ -352,8 +449,7 @@ impl Layout {
             Some(Cell::Day(d)) => days.days(d).1,
             _ => day_period,
         };
-        let number = |i: Option<usize>| -> Result<f64, FieldError> {
-            let Some(i) = i else { return Ok(0.0) };
+        let number = |i: usize| -> Result<f64, FieldError> {
             match row(i) {
                 Cell::Num(x) if x.is_finite() => Ok(x),
                 Cell::Null => Ok(0.0),
@@ -371,64 +467,162 @@ impl Layout {
                 _ => Err(err(i, "a number")),
             }
         };
-        let line_type = str_of(row(self.category));
-        let unblended = number(Some(self.unblended))?;
-        let (category, amortized) = match self.family {
-            Family::Cur => {
-                let category = cur_category(line_type);
-                let amortized = match line_type {
-                    b"SavingsPlanCoveredUsage" if self.sp_effective.is_some() => {
-                        number(self.sp_effective)?
-                    }
-                    b"DiscountedUsage" if self.ri_effective.is_some() => number(self.ri_effective)?,
-                    b"SavingsPlanRecurringFee"
-                        if self.sp_commitment.is_some() && self.sp_used.is_some() =>
-                    {
-                        number(self.sp_commitment)? - number(self.sp_used)?
-                    }
-                    b"RIFee"
-                        if self.ri_unused_upfront.is_some()
-                            || self.ri_unused_recurring.is_some() =>
-                    {
-                        number(self.ri_unused_upfront)? + number(self.ri_unused_recurring)?
-                    }
-                    b"SavingsPlanNegation" | b"SavingsPlanUpfrontFee" => 0.0,
-                    _ => unblended,
-                };
-                (category, amortized)
-            }
-            Family::Focus => {
-                let category = focus_category(
-                    line_type,
-                    str_of(opt(self.commitment_status)),
-                    str_of(opt(self.commitment_type)),
-                );
-                let amortized = if self.amortized.is_some() {
-                    number(self.amortized)?
-                } else {
-                    unblended
-                };
-                (category, amortized)
-            }
-        };
-        let key = RowKey {
+        let (category, amortized) = self.charge(
+            str_of(row(self.category)),
+            str_of(opt(self.commitment_status)),
+            str_of(opt(self.commitment_type)),
+        );
+        let unblended = number(self.unblended)?;
+        let amortized = amortized.value(unblended, number)?;
+        let usage_amount = self.usage_amount.map_or(Ok(0.0), number)?;
+        let row = Row {
             period,
             day,
             category,
-            account: row(self.account),
-            service_code: row(self.service_code),
-            usage_type: row(self.usage_type),
-            region: opt(self.region),
-        };
-        let value = RowValue {
+            account: agg.id(row(self.account)),
+            service_code: agg.id(row(self.service_code)),
+            usage_type: agg.id(row(self.usage_type)),
+            region: agg.id(opt(self.region)),
+            tags,
+            service_name: agg.id(opt(self.service_name)),
+            usage_unit: agg.id(opt(self.usage_unit)),
             unblended,
             amortized,
-            usage_amount: number(self.usage_amount)?,
-            service_name: opt(self.service_name),
-            usage_unit: opt(self.usage_unit),
+            usage_amount,
         };
-        agg.add(&key, tags, &value);
+        agg.add(&row);
         Ok(())
+    }
+
+    /// Adds a batch of rows given as typed columns, `tags` holding each row's tag set
+    /// ([`Aggregator::tag_set`]; empty without tag keys).
+    ///
+    /// Returns false, having added nothing, if a column the facts need is not typed as
+    /// they need it (text, number, day): then the rows are to be added one by one. A row
+    /// this path does not take (a null day, a number that is not finite) goes to
+    /// `one_row`, which adds it or reports its error as [`Layout::accumulate`] does.
+    pub fn accumulate_batch(
+        &self,
+        batch: &impl Columns,
+        tags: &[u32],
+        days: &mut DayCache,
+        charges: &mut Charges,
+        agg: &mut Aggregator,
+        mut one_row: impl FnMut(usize, &mut DayCache, &mut Aggregator) -> Result<(), FieldError>,
+    ) -> Result<bool, FieldError> {
+        let ids = |c: usize| match batch.typed(c) {
+            Some(Typed::Ids(v)) => Some(v),
+            _ => None,
+        };
+        let numbers = |c: usize| match batch.typed(c) {
+            Some(Typed::Numbers(v)) => Some(v),
+            _ => None,
+        };
+        let day_of = |c: usize| match batch.typed(c) {
+            Some(Typed::Days(v)) => Some(v),
+            _ => None,
+        };
+        /// An optional column: absent (`Some(None)`), typed (`Some(Some(..))`) or not
+        /// typed as needed (`None`).
+        fn optional<T>(c: Option<usize>, typed: impl Fn(usize) -> Option<T>) -> Option<Option<T>> {
+            match c {
+                None => Some(None),
+                Some(c) => typed(c).map(Some),
+            }
+        }
+        let (
+            Some(day),
+            Some(period),
+            Some(account),
+            Some(service_code),
+            Some(usage_type),
+            Some(region),
+            Some(service_name),
+            Some(usage_unit),
+            Some(line_type),
+            Some(status),
+            Some(kind),
+            Some(unblended),
+            Some(usage_amount),
+        ) = (
+            day_of(self.day),
+            optional(self.billing_period, day_of),
+            ids(self.account),
+            ids(self.service_code),
+            ids(self.usage_type),
+            optional(self.region, ids),
+            optional(self.service_name, ids),
+            optional(self.usage_unit, ids),
+            ids(self.category),
+            optional(self.commitment_status, ids),
+            optional(self.commitment_type, ids),
+            numbers(self.unblended),
+            optional(self.usage_amount, numbers),
+        )
+        else {
+            return Ok(false);
+        };
+        // The amounts amortized cost may read, by header position.
+        let mut amounts: Vec<Option<&[f64]>> = vec![None; self.header.len()];
+        for c in [
+            self.amortized,
+            self.sp_effective,
+            self.ri_effective,
+            self.ri_unused_upfront,
+            self.ri_unused_recurring,
+            self.sp_commitment,
+            self.sp_used,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let Some(v) = numbers(c) else {
+                return Ok(false);
+            };
+            amounts[c] = Some(v);
+        }
+        let at = |column: Option<&[u32]>, r: usize| column.map_or(0, |v| v[r]);
+        for r in 0..batch.rows() {
+            if day[r] == NULL_DAY {
+                one_row(r, days, agg)?;
+                continue;
+            }
+            let (day, day_period) = days.days(day[r]);
+            let period = match period.map(|p| p[r]) {
+                Some(p) if p != NULL_DAY => days.days(p).1,
+                _ => day_period,
+            };
+            let key = (line_type[r], at(status, r), at(kind, r));
+            let (category, rule) = *charges.0.entry(key).or_insert_with(|| {
+                let text = |id: u32| agg.strings.get(id);
+                self.charge(text(key.0), text(key.1), text(key.2))
+            });
+            let unblended = unblended[r];
+            let Ok(amortized) = rule.value(unblended, |c| {
+                Ok::<_, std::convert::Infallible>(amounts[c].expect("amounts of the rules")[r])
+            });
+            let usage_amount = usage_amount.map_or(0.0, |v| v[r]);
+            if !(unblended.is_finite() && amortized.is_finite() && usage_amount.is_finite()) {
+                one_row(r, days, agg)?;
+                continue;
+            }
+            agg.add(&Row {
+                period,
+                day,
+                category,
+                account: account[r],
+                service_code: service_code[r],
+                usage_type: usage_type[r],
+                region: at(region, r),
+                tags: tags.get(r).copied().unwrap_or(0),
+                service_name: at(service_name, r),
+                usage_unit: at(usage_unit, r),
+                unblended,
+                amortized,
+                usage_amount,
+            });
+        }
+        Ok(true)
     }
 }
 

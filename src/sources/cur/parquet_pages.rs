@@ -9,7 +9,7 @@
 //! general reader.
 
 use super::agg::Interner;
-use super::layout::Cell;
+use super::layout::{Cell, NULL_DAY, Typed};
 use bytes::Bytes;
 use parquet::basic::{Encoding, Type as Physical};
 use parquet::column::page::{Page, PageReader};
@@ -100,19 +100,57 @@ struct DataPage {
     rows: usize,
 }
 
-/// A dictionary entry or plain value, converted.
-enum Entry {
-    /// Text, with its interned id.
-    Text(u32, Bytes),
-    Value(Cell<'static>),
+/// Converted values of a column: text (interned ids with their bytes), numbers or days.
+enum Converted {
+    Text { ids: Vec<u32>, bytes: Vec<Bytes> },
+    Numbers(Vec<f64>),
+    Days(Vec<i32>),
+}
+
+impl Converted {
+    fn len(&self) -> usize {
+        match self {
+            Self::Text { ids, .. } => ids.len(),
+            Self::Numbers(v) => v.len(),
+            Self::Days(v) => v.len(),
+        }
+    }
+
+    fn truncate(&mut self, n: usize) {
+        match self {
+            Self::Text { ids, bytes } => {
+                ids.truncate(n);
+                bytes.truncate(n);
+            }
+            Self::Numbers(v) => v.truncate(n),
+            Self::Days(v) => v.truncate(n),
+        }
+    }
+
+    /// Appends a number or a day.
+    fn push(&mut self, cell: Cell<'static>) -> Result<()> {
+        match (self, cell) {
+            (Self::Numbers(v), Cell::Num(x)) => v.push(x),
+            (Self::Days(v), Cell::Day(d)) => v.push(d),
+            _ => return Err(error("a value of another type than its column")),
+        }
+        Ok(())
+    }
 }
 
 /// The converted values a column's rows point to: each dictionary entry, then this batch's
 /// plain values.
 struct Entries {
     kind: Kind,
-    list: Vec<Entry>,
+    values: Converted,
     dictionary_len: usize,
+}
+
+/// Per-row output of [`PageColumn::gather`].
+enum Gathered {
+    Ids(Vec<u32>),
+    Numbers(Vec<f64>),
+    Days(Vec<i32>),
 }
 
 /// A flat, optional or required column of one row group.
@@ -121,6 +159,7 @@ pub struct PageColumn {
     max_def: u32,
     entries: Entries,
     page: Option<DataPage>,
+    gathered: Gathered,
     /// Per row of the batch: an index into `entries`, or `u32::MAX` for null.
     rows: Vec<u32>,
     levels: Vec<u32>,
@@ -146,6 +185,26 @@ fn take<const N: usize>(buf: &Bytes, at: &mut usize) -> Result<[u8; N]> {
 }
 
 impl Entries {
+    fn new(kind: Kind) -> Self {
+        let values = match kind {
+            Kind::Text => Converted::Text {
+                ids: Vec::new(),
+                bytes: Vec::new(),
+            },
+            Kind::Int32(Conv::Date) | Kind::Int64(Conv::Timestamp { .. }) => {
+                Converted::Days(Vec::new())
+            }
+            Kind::Int32(_) | Kind::Int64(_) | Kind::Float | Kind::Double => {
+                Converted::Numbers(Vec::new())
+            }
+        };
+        Self {
+            kind,
+            values,
+            dictionary_len: 0,
+        }
+    }
+
     /// Appends the next `n` plain-encoded values of `buf`, converted (text interned).
     fn push_plain(
         &mut self,
@@ -155,43 +214,41 @@ impl Entries {
         strings: &mut Interner,
     ) -> Result<()> {
         for _ in 0..n {
-            let entry = match self.kind {
+            let cell = match self.kind {
                 Kind::Text => {
                     let len = u32::from_le_bytes(take(buf, at)?) as usize;
                     let value = buf
                         .get(*at..*at + len)
                         .ok_or_else(|| error("byte array value truncated"))?;
-                    let entry = Entry::Text(strings.intern(value), buf.slice(*at..*at + len));
+                    let Converted::Text { ids, bytes } = &mut self.values else {
+                        unreachable!("a text column has text entries");
+                    };
+                    ids.push(strings.intern(value));
+                    bytes.push(buf.slice(*at..*at + len));
                     *at += len;
-                    entry
+                    continue;
                 }
-                Kind::Int32(conv) => {
-                    Entry::Value(int32_cell(i32::from_le_bytes(take(buf, at)?), conv))
-                }
-                Kind::Int64(conv) => {
-                    Entry::Value(int64_cell(i64::from_le_bytes(take(buf, at)?), conv))
-                }
-                Kind::Float => {
-                    Entry::Value(Cell::Num(f64::from(f32::from_le_bytes(take(buf, at)?))))
-                }
-                Kind::Double => Entry::Value(Cell::Num(f64::from_le_bytes(take(buf, at)?))),
+                Kind::Int32(conv) => int32_cell(i32::from_le_bytes(take(buf, at)?), conv),
+                Kind::Int64(conv) => int64_cell(i64::from_le_bytes(take(buf, at)?), conv),
+                Kind::Float => Cell::Num(f64::from(f32::from_le_bytes(take(buf, at)?))),
+                Kind::Double => Cell::Num(f64::from_le_bytes(take(buf, at)?)),
             };
-            self.list.push(entry);
+            self.values.push(cell)?;
         }
         Ok(())
     }
 
     /// Replaces the dictionary with the `n` values of a dictionary page.
     fn set_dictionary(&mut self, buf: &Bytes, n: usize, strings: &mut Interner) -> Result<()> {
-        self.list.clear();
+        self.values.truncate(0);
         self.push_plain(buf, &mut 0, n, strings)?;
-        self.dictionary_len = self.list.len();
+        self.dictionary_len = self.values.len();
         Ok(())
     }
 
     /// Drops the plain values of the previous batch.
     fn start_batch(&mut self) {
-        self.list.truncate(self.dictionary_len);
+        self.values.truncate(self.dictionary_len);
     }
 
     /// Decodes a page's next `out.len()` values as indices into the entries (plain values
@@ -212,7 +269,7 @@ impl Entries {
                 }
             }
             Values::Plain { buf, at } => {
-                let first = self.list.len() as u32;
+                let first = self.values.len() as u32;
                 self.push_plain(buf, at, out.len(), strings)?;
                 for (slot, i) in out.iter_mut().zip(first..) {
                     *slot = i;
@@ -224,23 +281,44 @@ impl Entries {
 
     #[inline]
     fn cell(&self, i: u32) -> Cell<'_> {
-        match &self.list[i as usize] {
-            Entry::Text(id, bytes) => Cell::Id(*id, bytes),
-            Entry::Value(cell) => *cell,
+        let i = i as usize;
+        match &self.values {
+            Converted::Text { ids, bytes } => Cell::Id(ids[i], &bytes[i]),
+            Converted::Numbers(v) => Cell::Num(v[i]),
+            Converted::Days(v) => Cell::Day(v[i]),
+        }
+    }
+
+    /// The converted value of each row (`u32::MAX` for null) into `out`.
+    fn gather(&self, rows: &[u32], out: &mut Gathered) {
+        fn each<T: Copy>(values: &[T], null: T, rows: &[u32], out: &mut Vec<T>) {
+            out.clear();
+            out.extend(
+                rows.iter()
+                    .map(|&i| values.get(i as usize).copied().unwrap_or(null)),
+            );
+        }
+        match (&self.values, out) {
+            (Converted::Text { ids, .. }, Gathered::Ids(out)) => each(ids, 0, rows, out),
+            (Converted::Numbers(v), Gathered::Numbers(out)) => each(v, 0.0, rows, out),
+            (Converted::Days(v), Gathered::Days(out)) => each(v, NULL_DAY, rows, out),
+            _ => unreachable!("gathered like the entries"),
         }
     }
 }
 
 impl PageColumn {
     pub fn new(pages: Box<dyn PageReader>, kind: Kind, max_def: i16) -> Self {
+        let entries = Entries::new(kind);
         Self {
             pages,
             max_def: max_def as u32,
-            entries: Entries {
-                kind,
-                list: Vec::new(),
-                dictionary_len: 0,
+            gathered: match entries.values {
+                Converted::Text { .. } => Gathered::Ids(Vec::new()),
+                Converted::Numbers(_) => Gathered::Numbers(Vec::new()),
+                Converted::Days(_) => Gathered::Days(Vec::new()),
             },
+            entries,
             page: None,
             rows: Vec::new(),
             levels: Vec::new(),
@@ -307,6 +385,20 @@ impl PageColumn {
         match self.rows[row] {
             u32::MAX => Cell::Null,
             i => self.entries.cell(i),
+        }
+    }
+
+    /// Converts every row of the batch read last, for [`PageColumn::typed`].
+    pub fn gather(&mut self) {
+        self.entries.gather(&self.rows, &mut self.gathered);
+    }
+
+    /// The rows converted by the last [`PageColumn::gather`].
+    pub fn typed(&self) -> Typed<'_> {
+        match &self.gathered {
+            Gathered::Ids(v) => Typed::Ids(v),
+            Gathered::Numbers(v) => Typed::Numbers(v),
+            Gathered::Days(v) => Typed::Days(v),
         }
     }
 

@@ -9,7 +9,9 @@
 use super::ReadOptions;
 use super::agg::{Aggregator, Interner};
 use super::csv_reader::json_tags;
-use super::layout::{Cell, DayCache, Layout, TagSource, tag_key_matches};
+use super::layout::{
+    Cell, Charges, Columns, DayCache, FieldError, Layout, TagSource, Typed, tag_key_matches,
+};
 use super::parquet_pages::{Conv, Kind, PageColumn, int32_cell, int64_cell};
 use crate::error::Error;
 use crate::ledger::Facts;
@@ -212,6 +214,26 @@ impl KeyColumn {
     }
 }
 
+/// A batch of key columns, by header position.
+struct Batch<'a> {
+    rows: usize,
+    cols: &'a [KeyColumn],
+    slot_of: &'a [usize],
+}
+
+impl Columns for Batch<'_> {
+    fn rows(&self) -> usize {
+        self.rows
+    }
+
+    fn typed(&self, column: usize) -> Option<Typed<'_>> {
+        match self.cols.get(*self.slot_of.get(column)?)? {
+            KeyColumn::Pages(c, _) => Some(c.typed()),
+            KeyColumn::General(_) => None,
+        }
+    }
+}
+
 /// Milliseconds in a day.
 const MS_PER_DAY: i64 = 86_400_000;
 
@@ -389,6 +411,7 @@ impl Job<'_> {
     fn work(&self) -> Result<Aggregator> {
         let mut agg = Aggregator::new(self.tag_keys.to_vec());
         let mut days = DayCache::default();
+        let mut charges = Charges::default();
         let mut key_cache: HashMap<Vec<u8>, Option<usize>> = HashMap::new();
         // Each worker has its own file handle: clones of one `File` share the read offset.
         let mut reader = None;
@@ -405,7 +428,7 @@ impl Job<'_> {
                 })?);
             }
             let reader = reader.as_ref().expect("opened above");
-            self.group(reader, g, &mut agg, &mut days, &mut key_cache)?;
+            self.group(reader, g, &mut agg, &mut days, &mut charges, &mut key_cache)?;
         }
     }
 
@@ -415,6 +438,7 @@ impl Job<'_> {
         g: usize,
         agg: &mut Aggregator,
         days: &mut DayCache,
+        charges: &mut Charges,
         key_cache: &mut HashMap<Vec<u8>, Option<usize>>,
     ) -> Result<()> {
         let shown = self.shown;
@@ -459,6 +483,8 @@ impl Job<'_> {
             ))
         };
         let mut done = 0usize;
+        let mut typed = cols.iter().all(|c| matches!(c, KeyColumn::Pages(..)));
+        let mut tag_sets: Vec<u32> = Vec::new();
         let mut map_index: Vec<u32> = Vec::new();
         let mut json_values: Vec<Vec<String>> = Vec::new();
         while done < total {
@@ -490,41 +516,76 @@ impl Job<'_> {
                     json_values.push(json_tags(text, self.tag_keys));
                 }
             }
-            for r in 0..want {
-                let field = |i: usize| cols[self.slot_of[i]].cell(r);
-                let mut tags: [&[u8]; 16] = [b""; 16];
-                let n = nk.min(16);
-                if !tag_cols.is_empty() {
-                    for (slot, c) in tags.iter_mut().zip(&tag_cols) {
-                        if let Some(Cell::Str(v)) = c.as_ref().map(|c| c.cell(r)) {
-                            *slot = v;
+            tag_sets.clear();
+            if nk > 0 {
+                for r in 0..want {
+                    let mut tags: [&[u8]; 16] = [b""; 16];
+                    if !tag_cols.is_empty() {
+                        for (slot, c) in tags.iter_mut().zip(&tag_cols) {
+                            if let Some(Cell::Str(v)) = c.as_ref().map(|c| c.cell(r)) {
+                                *slot = v;
+                            }
+                        }
+                    } else if let Some((_, v)) = &map_cols {
+                        for (j, slot) in tags.iter_mut().take(nk.min(16)).enumerate() {
+                            let vi = map_index[r * nk + j];
+                            if vi != u32::MAX
+                                && let Cell::Str(s) = v.value(vi as usize)
+                            {
+                                *slot = s;
+                            }
+                        }
+                    } else if json_col.is_some() {
+                        for (slot, s) in tags.iter_mut().zip(&json_values[r]) {
+                            *slot = s.as_bytes();
                         }
                     }
-                } else if let Some((_, v)) = &map_cols {
-                    for (j, slot) in tags.iter_mut().take(n).enumerate() {
-                        let vi = map_index[r * nk + j];
-                        if vi != u32::MAX
-                            && let Cell::Str(s) = v.value(vi as usize)
-                        {
-                            *slot = s;
-                        }
-                    }
-                } else if json_col.is_some() {
-                    for (slot, s) in tags.iter_mut().zip(&json_values[r]) {
-                        *slot = s.as_bytes();
+                    tag_sets.push(agg.tag_set(&tags[..nk.min(16)]));
+                }
+            }
+            if typed {
+                for c in &mut cols {
+                    if let KeyColumn::Pages(c, _) = c {
+                        c.gather();
                     }
                 }
-                self.layout
-                    .accumulate(field, &tags[..n], days, agg)
-                    .map_err(|e| {
-                        Error::input(format!(
-                            "{shown}: row {}, column {}: {:?} is not {}",
-                            self.first_row[g] as usize + done + r + 1,
-                            e.column,
-                            e.value,
-                            e.expected
-                        ))
-                    })?;
+            }
+            let row_error = |r: usize, e: FieldError| {
+                Error::input(format!(
+                    "{shown}: row {}, column {}: {:?} is not {}",
+                    self.first_row[g] as usize + done + r + 1,
+                    e.column,
+                    e.value,
+                    e.expected
+                ))
+            };
+            let one_row = |r: usize, days: &mut DayCache, agg: &mut Aggregator| {
+                let field = |i: usize| cols[self.slot_of[i]].cell(r);
+                let tags = tag_sets.get(r).copied().unwrap_or(0);
+                self.layout.accumulate(field, tags, days, agg)
+            };
+            let mut added = false;
+            if typed {
+                let batch = Batch {
+                    rows: want,
+                    cols: &cols,
+                    slot_of: self.slot_of,
+                };
+                let mut failed_row = 0;
+                added = self
+                    .layout
+                    .accumulate_batch(&batch, &tag_sets, days, charges, agg, |r, d, a| {
+                        failed_row = r;
+                        one_row(r, d, a)
+                    })
+                    .map_err(|e| row_error(failed_row, e))?;
+                // A row group whose columns are not typed as needed is read row by row.
+                typed = added;
+            }
+            if !added {
+                for r in 0..want {
+                    one_row(r, days, agg).map_err(|e| row_error(r, e))?;
+                }
             }
             done += want;
         }
