@@ -258,7 +258,7 @@ mod tests {
                 usage_type: "BoxUsage:m5.large".into(),
                 region: region.into(),
                 category: ChargeCategory::Usage,
-                tags: String::new(),
+                tags: "".into(),
             };
             facts.entry(key).or_default().add(&FactValue {
                 service_name: "Amazon EC2".into(),

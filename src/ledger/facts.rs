@@ -4,7 +4,8 @@ use super::Ledger;
 use anyhow::Result;
 use chrono::NaiveDate;
 use rusqlite::{OptionalExtension, params};
-use std::collections::{BTreeMap, BTreeSet};
+use rustc_hash::FxBuildHasher;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// What kind of charge a line item is; only `Usage` feeds usage baselines.
 ///
@@ -40,30 +41,33 @@ impl ChargeCategory {
     }
 }
 
-/// Identity of one daily fact. Fields are in the order of the ledger's primary key (which
-/// has the source after the category), so that [`Facts`] iterate in that order.
+/// Text of facts, shared: the facts of one series (a few thousand series in a month of
+/// CUR, a few hundred thousand facts) hold the same strings, so cloning one is a count.
+pub type Text = std::sync::Arc<str>;
+
+/// Identity of one daily fact, ordered by day first.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct FactKey {
     pub day: NaiveDate,
     pub category: ChargeCategory,
     /// Billing period as `YYYY-MM`.
-    pub billing_period: String,
-    pub account: String,
-    pub service_code: String,
-    pub usage_type: String,
-    pub region: String,
+    pub billing_period: Text,
+    pub account: Text,
+    pub service_code: Text,
+    pub usage_type: Text,
+    pub region: Text,
     /// Values of the configured tag keys, `key=value` pairs joined by `;`, sorted by key.
-    pub tags: String,
+    pub tags: Text,
 }
 
 /// Summed amounts of one daily fact.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct FactValue {
-    pub service_name: String,
+    pub service_name: Text,
     pub unblended: f64,
     pub amortized: f64,
     pub usage_amount: f64,
-    pub usage_unit: String,
+    pub usage_unit: Text,
 }
 
 impl FactValue {
@@ -102,8 +106,8 @@ pub fn merge_facts(facts: &mut Facts, more: Facts) {
 pub fn billing_periods(facts: &Facts) -> BTreeSet<String> {
     let mut periods = BTreeSet::new();
     for k in facts.keys() {
-        if !periods.contains(&k.billing_period) {
-            periods.insert(k.billing_period.clone());
+        if !periods.contains(&*k.billing_period) {
+            periods.insert(k.billing_period.to_string());
         }
     }
     periods
@@ -173,9 +177,11 @@ impl Ledger {
         for period in periods {
             // Through the day-first key: only the days the period is known to span.
             tx.execute(
-                "DELETE FROM daily_costs WHERE source = ?1 AND billing_period = ?2 AND day BETWEEN
+                "DELETE FROM daily_amounts WHERE day BETWEEN
                     (SELECT first_day FROM period_days WHERE source = ?1 AND billing_period = ?2) AND
-                    (SELECT last_day FROM period_days WHERE source = ?1 AND billing_period = ?2)",
+                    (SELECT last_day FROM period_days WHERE source = ?1 AND billing_period = ?2)
+                  AND series IN
+                    (SELECT id FROM cost_series WHERE source = ?1 AND billing_period = ?2)",
                 params![source, period],
             )?;
             tx.execute(
@@ -200,7 +206,8 @@ impl Ledger {
         let tx = self.conn.unchecked_transaction()?;
         for day in days {
             tx.execute(
-                "DELETE FROM daily_costs WHERE source = ?1 AND day = ?2",
+                "DELETE FROM daily_amounts WHERE day = ?2
+                   AND series IN (SELECT id FROM cost_series WHERE source = ?1)",
                 params![source, day],
             )?;
             tx.execute(
@@ -315,7 +322,7 @@ impl Ledger {
     pub fn day_range(&self) -> Result<Option<(NaiveDate, NaiveDate)>> {
         let range: (Option<NaiveDate>, Option<NaiveDate>) =
             self.conn
-                .query_row("SELECT MIN(day), MAX(day) FROM daily_costs", [], |r| {
+                .query_row("SELECT MIN(day), MAX(day) FROM daily_amounts", [], |r| {
                     Ok((r.get(0)?, r.get(1)?))
                 })?;
         Ok(range.0.zip(range.1))
@@ -356,34 +363,137 @@ impl Ledger {
     }
 }
 
-/// Rows per `INSERT` statement of [`insert_facts`] (14 parameters each).
-const INSERT_ROWS: usize = 64;
+/// The text of a fact's series: all of its key but the day (the source is the load's).
+type SeriesText<'a> = [&'a str; 7];
+
+fn series_text(k: &FactKey) -> SeriesText<'_> {
+    [
+        &k.billing_period,
+        &k.account,
+        &k.service_code,
+        &k.usage_type,
+        &k.region,
+        k.category.as_str(),
+        &k.tags,
+    ]
+}
+
+/// The ledger id of each fact's series, in the order of `facts`. Series new to the ledger
+/// are added; a series' names become those of its first fact that has them.
+fn series_ids(conn: &rusqlite::Connection, source: &str, facts: &Facts) -> Result<Vec<i64>> {
+    // The series in order of first appearance, with their names; each fact's series.
+    let mut index: HashMap<SeriesText, usize, FxBuildHasher> = HashMap::default();
+    let mut series: Vec<(SeriesText, [&str; 2])> = Vec::new();
+    let mut series_of: Vec<usize> = Vec::with_capacity(facts.len());
+    for (k, v) in facts {
+        let text = series_text(k);
+        let i = *index.entry(text).or_insert_with(|| {
+            series.push((text, ["", ""]));
+            series.len() - 1
+        });
+        for (name, fact_name) in series[i].1.iter_mut().zip([&v.service_name, &v.usage_unit]) {
+            if name.is_empty() {
+                *name = fact_name;
+            }
+        }
+        series_of.push(i);
+    }
+    // Those already in the ledger, with their names where these changed.
+    let mut ids: Vec<Option<i64>> = vec![None; series.len()];
+    let mut renamed: Vec<usize> = Vec::new();
+    let mut known = conn.prepare_cached(
+        "SELECT id, account, service_code, usage_type, region, charge_category, tags,
+            service_name, usage_unit
+         FROM cost_series WHERE source = ?1 AND billing_period = ?2",
+    )?;
+    for period in billing_periods(facts) {
+        let mut rows = known.query(params![source, period])?;
+        while let Some(row) = rows.next()? {
+            let text = |i: usize| row.get_ref(i).and_then(|v| Ok(v.as_str()?));
+            let key = [
+                period.as_str(),
+                text(1)?,
+                text(2)?,
+                text(3)?,
+                text(4)?,
+                text(5)?,
+                text(6)?,
+            ];
+            if let Some(&i) = index.get(&key) {
+                ids[i] = Some(row.get(0)?);
+                if series[i].1 != [text(7)?, text(8)?] {
+                    renamed.push(i);
+                }
+            }
+        }
+    }
+    let mut rename = conn.prepare_cached(
+        "UPDATE cost_series SET service_name = ?2, usage_unit = ?3 WHERE id = ?1",
+    )?;
+    for i in renamed {
+        let [name, unit] = series[i].1;
+        rename.execute(params![ids[i], name, unit])?;
+    }
+    // The new ones, numbered after the last.
+    let mut next: i64 = conn.query_row(
+        "SELECT COALESCE(MAX(id), 0) + 1 FROM cost_series",
+        [],
+        |r| r.get(0),
+    )?;
+    let mut add = conn.prepare_cached(
+        "INSERT INTO cost_series (id, source, billing_period, account, service_code, usage_type,
+            region, charge_category, tags, service_name, usage_unit)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    )?;
+    for ((text, [name, unit]), id) in series.iter().zip(&mut ids) {
+        if id.is_none() {
+            let [period, account, service, usage_type, region, category, tags] = text;
+            add.execute(params![
+                next, source, period, account, service, usage_type, region, category, tags, name,
+                unit
+            ])?;
+            *id = Some(next);
+            next += 1;
+        }
+    }
+    Ok(series_of
+        .into_iter()
+        .map(|i| ids[i].expect("every series has an id"))
+        .collect())
+}
+
+/// Rows per `INSERT` statement of [`insert_facts`] (5 parameters each).
+const INSERT_ROWS: usize = 200;
 
 /// Inserts facts for `source`; returns the number of distinct days written.
 ///
-/// Rows go in primary-key order (the order of [`Facts`]), [`INSERT_ROWS`] per statement: the
-/// B-tree then grows at the right edge of each day, and within a statement SQLite appends to
-/// the page its cursor is on instead of descending from the root for every row. (In random
-/// order a large load evicts and rewrites the same pages over and over.) The page cache is
-/// enlarged for the load. `OR IGNORE` spares SQLite a statement journal (a multi-row insert
-/// that may abort must be able to undo itself: a copy of every page it touches, spilled to a
-/// temporary file); facts are unique by key, and a statement that inserts fewer rows than
-/// it was given is reported as an error.
+/// Each series is written once ([`series_ids`]), then the daily amounts by day and series
+/// id, [`INSERT_ROWS`] per statement: the B-tree then grows at the right edge of each day,
+/// and within a statement SQLite appends to the page its cursor is on instead of descending
+/// from the root for every row. The page cache is enlarged for the load. `OR IGNORE` spares
+/// SQLite a statement journal (a multi-row insert that may abort must be able to undo
+/// itself: a copy of every page it touches, spilled to a temporary file); facts are unique
+/// by key, and a statement that inserts fewer rows than it was given is reported as an
+/// error.
 fn insert_facts(conn: &rusqlite::Connection, source: &str, facts: &Facts) -> Result<usize> {
-    let rows: Vec<(&FactKey, &FactValue)> = facts.iter().collect();
     let cache_size: i64 = conn.pragma_query_value(None, "cache_size", |r| r.get(0))?;
     conn.pragma_update(None, "cache_size", -16 * 1024)?; // KiB
+    let ids = series_ids(conn, source, facts)?;
+    let mut rows: Vec<(NaiveDate, i64, &FactValue)> = facts
+        .iter()
+        .zip(ids)
+        .map(|((k, v), id)| (k.day, id, v))
+        .collect();
+    rows.sort_unstable_by_key(|&(day, id, _)| (day, id));
+
     let sql = |n: usize| {
-        let row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
         format!(
-            "INSERT OR IGNORE INTO daily_costs (source, billing_period, day, account, service_code, service_name,
-                usage_type, region, charge_category, unblended_cost, amortized_cost, usage_amount,
-                usage_unit, tags) VALUES {}",
-            vec![row; n].join(", ")
+            "INSERT OR IGNORE INTO daily_amounts (day, series, unblended_cost, amortized_cost,
+                usage_amount) VALUES {}",
+            vec!["(?, ?, ?, ?, ?)"; n].join(", ")
         )
     };
     let mut full = conn.prepare_cached(&sql(INSERT_ROWS))?;
-    // Facts come day by day, so a day differs from the last one only when it is new.
     let (mut last_day, mut days) = (None, 0);
     // The day as stored (`YYYY-MM-DD`, as rusqlite writes a `NaiveDate`), formatted once per day.
     let mut day_text = String::new();
@@ -395,27 +505,18 @@ fn insert_facts(conn: &rusqlite::Connection, source: &str, facts: &Facts) -> Res
             partial = conn.prepare(&sql(batch.len()))?;
             &mut partial
         };
-        for (i, (k, v)) in batch.iter().enumerate() {
-            if last_day != Some(k.day) {
-                last_day = Some(k.day);
+        for (i, &(day, id, v)) in batch.iter().enumerate() {
+            if last_day != Some(day) {
+                last_day = Some(day);
                 days += 1;
-                day_text = k.day.format("%F").to_string();
+                day_text = day.format("%F").to_string();
             }
-            let at = i * 14;
-            insert.raw_bind_parameter(at + 1, source)?;
-            insert.raw_bind_parameter(at + 2, &k.billing_period)?;
-            insert.raw_bind_parameter(at + 3, &day_text)?;
-            insert.raw_bind_parameter(at + 4, &k.account)?;
-            insert.raw_bind_parameter(at + 5, &k.service_code)?;
-            insert.raw_bind_parameter(at + 6, &v.service_name)?;
-            insert.raw_bind_parameter(at + 7, &k.usage_type)?;
-            insert.raw_bind_parameter(at + 8, &k.region)?;
-            insert.raw_bind_parameter(at + 9, k.category.as_str())?;
-            insert.raw_bind_parameter(at + 10, v.unblended)?;
-            insert.raw_bind_parameter(at + 11, v.amortized)?;
-            insert.raw_bind_parameter(at + 12, v.usage_amount)?;
-            insert.raw_bind_parameter(at + 13, &v.usage_unit)?;
-            insert.raw_bind_parameter(at + 14, &k.tags)?;
+            let at = i * 5;
+            insert.raw_bind_parameter(at + 1, &day_text)?;
+            insert.raw_bind_parameter(at + 2, id)?;
+            insert.raw_bind_parameter(at + 3, v.unblended)?;
+            insert.raw_bind_parameter(at + 4, v.amortized)?;
+            insert.raw_bind_parameter(at + 5, v.usage_amount)?;
         }
         let inserted = insert.raw_execute()?;
         if inserted != batch.len() {
@@ -468,14 +569,14 @@ mod tests {
     fn fact(day: &str, service: &str, cost: f64) -> (FactKey, FactValue) {
         let day: NaiveDate = day.parse().unwrap();
         let key = FactKey {
-            billing_period: day.format("%Y-%m").to_string(),
+            billing_period: day.format("%Y-%m").to_string().into(),
             day,
             account: "1".into(),
             service_code: service.into(),
             usage_type: "BoxUsage".into(),
-            region: String::new(),
+            region: "".into(),
             category: ChargeCategory::Usage,
-            tags: String::new(),
+            tags: "".into(),
         };
         (
             key,
@@ -507,6 +608,37 @@ mod tests {
             .usage_totals(from, "2026-03-31".parse().unwrap())
             .unwrap();
         assert_eq!(totals.len(), 1, "the failed load left nothing behind");
+    }
+
+    #[test]
+    fn a_reloaded_period_reuses_its_series_and_takes_their_new_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::open(&dir.path().join("l.db")).unwrap();
+        let march = ["2026-03".to_string()];
+        let load = |cost: f64, name: &str| {
+            let facts: Facts = ["2026-03-01", "2026-03-02"]
+                .map(|d| {
+                    let (k, mut v) = fact(d, "AmazonEC2", cost);
+                    v.service_name = name.into();
+                    (k, v)
+                })
+                .into();
+            ledger.replace_periods("cur", &march, &facts, &[]).unwrap()
+        };
+        assert_eq!(load(10.0, "EC2"), 2);
+        assert_eq!(load(7.0, "Amazon EC2"), 2);
+        let count = |sql: &str| -> i64 { ledger.conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+        assert_eq!(count("SELECT COUNT(*) FROM cost_series"), 1);
+        assert_eq!(count("SELECT COUNT(*) FROM daily_costs"), 2);
+        let (name, total): (String, f64) = ledger
+            .conn
+            .query_row(
+                "SELECT MAX(service_name), SUM(unblended_cost) FROM daily_costs",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((name.as_str(), total), ("Amazon EC2", 14.0));
     }
 
     #[test]

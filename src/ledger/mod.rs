@@ -8,8 +8,8 @@ mod runs;
 
 pub use api_state::Forecast;
 pub use facts::{
-    ChargeCategory, FactKey, FactValue, Facts, FileStamp, ScopeCost, SeriesCosts, billing_periods,
-    merge_facts,
+    ChargeCategory, FactKey, FactValue, Facts, FileStamp, ScopeCost, SeriesCosts, Text,
+    billing_periods, merge_facts,
 };
 pub use findings::{AlertRecord, OpenFinding};
 pub use outbox::OutboxMessage;
@@ -24,6 +24,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema_v1.sql"),
     include_str!("schema_v2.sql"),
     include_str!("schema_v3.sql"),
+    include_str!("schema_v4.sql"),
 ];
 
 /// An open ledger.

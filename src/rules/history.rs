@@ -137,9 +137,9 @@ mod tests {
                     account: "1".into(),
                     service_code: "AmazonEC2".into(),
                     usage_type: "BoxUsage".into(),
-                    region: String::new(),
+                    region: "".into(),
                     category: ChargeCategory::Usage,
-                    tags: String::new(),
+                    tags: "".into(),
                 };
                 // The tenth day has only a third of a normal day's cost so far.
                 let cost = if i == 9 { 30.0 } else { 100.0 };

@@ -213,21 +213,21 @@ fn daily_deltas(month_to_date: &BTreeMap<SeriesId, BTreeMap<NaiveDate, f64>>) ->
                 }
             };
             let key = FactKey {
-                billing_period: day.format("%Y-%m").to_string(),
+                billing_period: day.format("%Y-%m").to_string().into(),
                 day,
-                account: id.account.clone(),
-                service_code: id.service.clone(),
-                usage_type: String::new(),
-                region: String::new(),
+                account: id.account.as_str().into(),
+                service_code: id.service.as_str().into(),
+                usage_type: "".into(),
+                region: "".into(),
                 category: ChargeCategory::Usage,
-                tags: String::new(),
+                tags: "".into(),
             };
             let value = FactValue {
-                service_name: id.service.clone(),
+                service_name: id.service.as_str().into(),
                 unblended: delta,
                 amortized: delta,
                 usage_amount: 0.0,
-                usage_unit: String::new(),
+                usage_unit: "".into(),
             };
             facts.entry(key).or_default().add(&value);
         }

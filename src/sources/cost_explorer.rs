@@ -271,21 +271,21 @@ fn add(
     category: ChargeCategory,
 ) {
     let key = FactKey {
-        billing_period: r.day.format("%Y-%m").to_string(),
+        billing_period: r.day.format("%Y-%m").to_string().into(),
         day: r.day,
-        account: r.keys[0].clone(),
-        service_code: code,
-        usage_type,
-        region: String::new(),
+        account: r.keys[0].as_str().into(),
+        service_code: code.into(),
+        usage_type: usage_type.into(),
+        region: "".into(),
         category,
-        tags: String::new(),
+        tags: "".into(),
     };
     let value = FactValue {
-        service_name: name,
+        service_name: name.into(),
         unblended: r.unblended,
         amortized: r.amortized,
         usage_amount: r.usage,
-        usage_unit: r.unit.clone(),
+        usage_unit: r.unit.as_str().into(),
     };
     facts.entry(key).or_default().add(&value);
 }

@@ -7,7 +7,7 @@
 
 use super::groups::{Groups, Merge};
 use super::layout::Cell;
-use crate::ledger::{ChargeCategory, FactKey, FactValue, Facts};
+use crate::ledger::{ChargeCategory, FactKey, FactValue, Facts, Text};
 use chrono::NaiveDate;
 use std::collections::HashMap;
 
@@ -161,8 +161,8 @@ pub struct Aggregator {
     tag_keys: Vec<String>,
 }
 
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+fn text(bytes: &[u8]) -> Text {
+    String::from_utf8_lossy(bytes).into()
 }
 
 impl Aggregator {
@@ -298,9 +298,9 @@ impl Aggregator {
     /// the ordered map is built from sorted input without comparing text.
     pub fn finish(self) -> Facts {
         let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date");
-        let strings: Vec<String> = self.strings.strings.iter().map(|s| text(s)).collect();
+        let strings: Vec<Text> = self.strings.strings.iter().map(|s| text(s)).collect();
         let rank = ranks(&strings);
-        let tag_texts: Vec<String> = self
+        let tag_texts: Vec<Text> = self
             .tag_list
             .iter()
             .map(|set| {
@@ -315,7 +315,15 @@ impl Aggregator {
                         tags.push_str(&strings[value as usize]);
                     }
                 }
-                tags
+                Text::from(tags)
+            })
+            .collect();
+        let periods: HashMap<u32, Text> = self
+            .series
+            .iter()
+            .map(|(k, _)| {
+                let text = format!("{:04}-{:02}", k.period / 100, k.period % 100);
+                (k.period, text.into())
             })
             .collect();
         let tag_rank = ranks(&tag_texts);
@@ -372,7 +380,7 @@ impl Aggregator {
             }
             last = Some(key_order);
             let key = FactKey {
-                billing_period: format!("{:04}-{:02}", k.period / 100, k.period % 100),
+                billing_period: periods[&k.period].clone(),
                 day: epoch + chrono::Days::new(day as u64),
                 account: s(k.account),
                 service_code: s(k.service_code),
@@ -388,9 +396,9 @@ impl Aggregator {
 }
 
 /// The rank of each string in sorted order (equal strings get equal ranks).
-fn ranks(strings: &[String]) -> Vec<u32> {
+fn ranks(strings: &[Text]) -> Vec<u32> {
     let mut order: Vec<u32> = (0..strings.len() as u32).collect();
-    order.sort_unstable_by_key(|&i| strings[i as usize].as_str());
+    order.sort_unstable_by_key(|&i| &strings[i as usize]);
     let mut rank = vec![0u32; strings.len()];
     let mut current = 0;
     for (n, &i) in order.iter().enumerate() {
@@ -445,12 +453,12 @@ mod tests {
         assert_eq!(facts.len(), 2);
         let (k, v) = facts
             .iter()
-            .find(|(k, _)| k.tags == "user:app=a1;user:team=red")
+            .find(|(k, _)| &*k.tags == "user:app=a1;user:team=red")
             .unwrap();
         assert_eq!(v.unblended, 3.0);
-        assert_eq!(v.service_name, "AmazonEC2");
-        assert_eq!(k.billing_period, "2025-06");
+        assert_eq!(&*v.service_name, "AmazonEC2");
+        assert_eq!(&*k.billing_period, "2025-06");
         assert_eq!(k.day.to_string(), "2024-10-04");
-        assert!(facts.keys().any(|k| k.tags == "user:team=blue"));
+        assert!(facts.keys().any(|k| &*k.tags == "user:team=blue"));
     }
 }
