@@ -5,7 +5,7 @@
 //! tuple of integers: hashing and comparing it is a few instructions, whatever the strings'
 //! length. The typed [`FactKey`] is built once per group at the end.
 
-use super::groups::{Groups, Merge};
+use super::groups::{Groups, Ids, Key, Merge};
 use super::layout::Cell;
 use crate::ledger::{ChargeCategory, FactKey, FactValue, Facts, Text};
 use chrono::NaiveDate;
@@ -75,6 +75,18 @@ struct Series {
     category: ChargeCategory,
 }
 
+impl Key for Series {
+    const EMPTY: Self = Series {
+        period: u32::MAX,
+        account: u32::MAX,
+        service_code: u32::MAX,
+        usage_type: u32::MAX,
+        region: u32::MAX,
+        tags: u32::MAX,
+        category: ChargeCategory::Other,
+    };
+}
+
 /// Descriptive names of a series: interned ids, 0 until a row has one.
 #[derive(Debug, Default, Clone, Copy)]
 struct Names {
@@ -109,6 +121,19 @@ impl Merge for Sums {
         self.amortized += other.amortized;
         self.usage_amount += other.usage_amount;
     }
+}
+
+/// Rows between a series' prefetch and its lookup.
+const AHEAD: usize = 8;
+
+/// A row waiting for its series' slot to arrive in cache.
+#[derive(Clone, Copy)]
+struct Pending {
+    series: Series,
+    hash: u64,
+    day: i32,
+    names: Names,
+    sums: Sums,
 }
 
 /// The group key of a series (by id) on a day.
@@ -148,7 +173,10 @@ pub struct Row {
 /// table small enough to stay in cache, then the series' day in the large [`Groups`]
 /// table, whose slots are only a key and three sums.
 pub struct Aggregator {
-    series_ids: HashMap<Series, u32, FxBuild>,
+    series_ids: Ids<Series>,
+    /// Rows whose series' slot was prefetched, to be added [`AHEAD`] rows later.
+    pending: [Option<Pending>; AHEAD],
+    next: usize,
     series: Vec<(Series, Names)>,
     days: Groups<Sums>,
     /// The strings the ids of keys and values refer to.
@@ -172,7 +200,9 @@ impl Aggregator {
         let mut tag_sets = HashMap::default();
         tag_sets.insert(empty.clone(), 0);
         Self {
-            series_ids: HashMap::default(),
+            series_ids: Ids::default(),
+            pending: [None; AHEAD],
+            next: 0,
             series: Vec::new(),
             days: Groups::default(),
             strings: Interner::default(),
@@ -211,19 +241,15 @@ impl Aggregator {
 
     /// The id of `series`, added if new.
     #[inline]
-    fn series_id(&mut self, series: Series) -> u32 {
-        let next = self.series.len();
-        let id = *self
-            .series_ids
-            .entry(series)
-            .or_insert_with(|| u32::try_from(next).expect("fewer than 2^32 series"));
-        if id as usize == next {
+    fn series_id(&mut self, series: Series, hash: u64) -> u32 {
+        let id = self.series_ids.id(series, hash);
+        if id as usize == self.series.len() {
             self.series.push((series, Names::default()));
         }
         id
     }
 
-    /// Adds one row.
+    /// Adds one row (its series is looked up [`AHEAD`] rows later, once in cache).
     #[inline]
     pub fn add(&mut self, row: &Row) {
         let series = Series {
@@ -235,21 +261,47 @@ impl Aggregator {
             tags: row.tags,
             category: row.category,
         };
-        let id = self.series_id(series);
-        self.series[id as usize].1.fill(Names {
-            service_name: row.service_name,
-            usage_unit: row.usage_unit,
-        });
-        let sums = Sums {
-            unblended: row.unblended,
-            amortized: row.amortized,
-            usage_amount: row.usage_amount,
+        let hash = Ids::hash(&series);
+        self.series_ids.prefetch(hash);
+        let row = Pending {
+            series,
+            hash,
+            day: row.day,
+            names: Names {
+                service_name: row.service_name,
+                usage_unit: row.usage_unit,
+            },
+            sums: Sums {
+                unblended: row.unblended,
+                amortized: row.amortized,
+                usage_amount: row.usage_amount,
+            },
         };
-        self.days.add(day_key(id, row.day), sums);
+        if let Some(due) = self.pending[self.next].replace(row) {
+            self.add_pending(due);
+        }
+        self.next = (self.next + 1) % AHEAD;
+    }
+
+    fn add_pending(&mut self, row: Pending) {
+        let id = self.series_id(row.series, row.hash);
+        self.series[id as usize].1.fill(row.names);
+        self.days.add(day_key(id, row.day), row.sums);
+    }
+
+    /// Adds the rows still pending.
+    fn flush(&mut self) {
+        for i in 0..AHEAD {
+            if let Some(row) = self.pending[i].take() {
+                self.add_pending(row);
+            }
+        }
     }
 
     /// Adds every group of `other` (same tag keys), translating its ids.
-    pub fn merge(&mut self, other: Aggregator) {
+    pub fn merge(&mut self, mut other: Aggregator) {
+        other.flush();
+        self.flush();
         let ids: Vec<u32> = other
             .strings
             .strings
@@ -277,7 +329,7 @@ impl Aggregator {
                     tags: tag_ids[s.tags as usize],
                     ..*s
                 };
-                let mine = self.series_id(series);
+                let mine = self.series_id(series, Ids::hash(&series));
                 self.series[mine as usize].1.fill(Names {
                     service_name: id(names.service_name),
                     usage_unit: id(names.usage_unit),
@@ -296,7 +348,8 @@ impl Aggregator {
     ///
     /// Groups are put in the facts' order by comparing the ranks of their strings, so
     /// the ordered map is built from sorted input without comparing text.
-    pub fn finish(self) -> Facts {
+    pub fn finish(mut self) -> Facts {
+        self.flush();
         let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date");
         let strings: Vec<Text> = self.strings.strings.iter().map(|s| text(s)).collect();
         let rank = ranks(&strings);

@@ -9,7 +9,7 @@
 //! the address-translation cache.
 
 use super::agg::FxBuild;
-use std::hash::BuildHasher;
+use std::hash::{BuildHasher, Hash};
 
 /// Rows between a slot's prefetch and its use.
 const AHEAD: usize = 16;
@@ -114,6 +114,75 @@ impl<V: Merge> Groups<V> {
     }
 }
 
+/// A key of [`Ids`], with a value that marks an empty slot.
+pub trait Key: Copy + Eq + Hash {
+    const EMPTY: Self;
+}
+
+/// Small ids of distinct keys (0, 1, 2, … in order of arrival), open-addressed so that a
+/// key's slot can be prefetched some rows before it is looked up.
+pub struct Ids<K> {
+    slots: Vec<(K, u32)>,
+    len: u32,
+}
+
+impl<K: Key> Default for Ids<K> {
+    fn default() -> Self {
+        Self {
+            slots: vec![(K::EMPTY, 0); 1024],
+            len: 0,
+        }
+    }
+}
+
+impl<K: Key> Ids<K> {
+    /// The hash [`Ids::prefetch`] and [`Ids::id`] take.
+    #[inline]
+    pub fn hash(key: &K) -> u64 {
+        FxBuild::default().hash_one(key)
+    }
+
+    /// Asks for the slot of a key with `hash` to be loaded.
+    #[inline]
+    pub fn prefetch(&self, hash: u64) {
+        prefetch(&self.slots[hash as usize & (self.slots.len() - 1)]);
+    }
+
+    /// The id of `key`; a new key gets the next id.
+    #[inline]
+    pub fn id(&mut self, key: K, hash: u64) -> u32 {
+        let mask = self.slots.len() - 1;
+        let mut i = hash as usize & mask;
+        loop {
+            let (k, id) = self.slots[i];
+            if k == key {
+                return id;
+            }
+            if k == K::EMPTY {
+                break;
+            }
+            i = (i + 1) & mask;
+        }
+        let id = self.len;
+        self.slots[i] = (key, id);
+        self.len += 1;
+        // At most half full: short probes.
+        if self.len as usize * 2 > self.slots.len() {
+            let size = self.slots.len() * 2;
+            let old = std::mem::replace(&mut self.slots, vec![(K::EMPTY, 0); size]);
+            let mask = self.slots.len() - 1;
+            for (k, id) in old.into_iter().filter(|(k, _)| *k != K::EMPTY) {
+                let mut i = Self::hash(&k) as usize & mask;
+                while self.slots[i].0 != K::EMPTY {
+                    i = (i + 1) & mask;
+                }
+                self.slots[i] = (k, id);
+            }
+        }
+        id
+    }
+}
+
 /// `n` empty slots, on huge pages where the kernel grants them.
 fn empty_slots<V: Default + Copy>(n: usize) -> Vec<Slot<V>> {
     let mut slots = Vec::with_capacity(n);
@@ -193,6 +262,26 @@ mod tests {
         assert_eq!(all.len(), 5_000);
         let expected = |k: u64| (0..20u64).map(|i| k + 5_000 * i).sum::<u64>();
         assert!(all.iter().all(|(k, v)| v.0 == expected(*k)));
+    }
+
+    #[derive(Clone, Copy, PartialEq, Eq, Hash)]
+    struct Pair(u32, u32);
+
+    impl Key for Pair {
+        const EMPTY: Self = Pair(u32::MAX, u32::MAX);
+    }
+
+    #[test]
+    fn ids_are_given_in_order_of_arrival_across_growth() {
+        let mut ids: Ids<Pair> = Ids::default();
+        for round in 0..2 {
+            for n in 0..5_000u32 {
+                let key = Pair(n % 70, n / 70);
+                let hash = Ids::hash(&key);
+                ids.prefetch(hash);
+                assert_eq!(ids.id(key, hash), n, "round {round}");
+            }
+        }
     }
 
     #[test]

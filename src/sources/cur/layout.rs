@@ -123,7 +123,31 @@ impl Amortized {
 /// The charge category and amortized-cost rule of each distinct line-item type (FOCUS:
 /// charge category, commitment status and type) seen, by interned ids.
 #[derive(Default)]
-pub struct Charges(HashMap<(u32, u32, u32), (ChargeCategory, Amortized), FxBuild>);
+pub struct Charges {
+    /// By line-item type alone (no status or type: every legacy CUR row).
+    by_type: Vec<Option<(ChargeCategory, Amortized)>>,
+    by_ids: HashMap<(u32, u32, u32), (ChargeCategory, Amortized), FxBuild>,
+}
+
+impl Charges {
+    /// The charge of `ids` (line-item type, status, type), computed once.
+    #[inline]
+    fn get(
+        &mut self,
+        ids: (u32, u32, u32),
+        charge: impl FnOnce() -> (ChargeCategory, Amortized),
+    ) -> (ChargeCategory, Amortized) {
+        if ids.1 == 0 && ids.2 == 0 {
+            let i = ids.0 as usize;
+            if i >= self.by_type.len() {
+                self.by_type.resize(i + 1, None);
+            }
+            *self.by_type[i].get_or_insert_with(charge)
+        } else {
+            *self.by_ids.entry(ids).or_insert_with(charge)
+        }
+    }
+}
 
 /// Where the values of the configured tag keys are.
 #[derive(Debug, Clone)]
@@ -592,10 +616,10 @@ impl Layout {
                 Some(p) if p != NULL_DAY => days.days(p).1,
                 _ => day_period,
             };
-            let key = (line_type[r], at(status, r), at(kind, r));
-            let (category, rule) = *charges.0.entry(key).or_insert_with(|| {
+            let ids = (line_type[r], at(status, r), at(kind, r));
+            let (category, rule) = charges.get(ids, || {
                 let text = |id: u32| agg.strings.get(id);
-                self.charge(text(key.0), text(key.1), text(key.2))
+                self.charge(text(ids.0), text(ids.1), text(ids.2))
             });
             let unblended = unblended[r];
             let Ok(amortized) = rule.value(unblended, |c| {

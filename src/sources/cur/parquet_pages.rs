@@ -184,6 +184,21 @@ fn take<const N: usize>(buf: &Bytes, at: &mut usize) -> Result<[u8; N]> {
     Ok(bytes.try_into().expect("N bytes"))
 }
 
+/// The next `n` values of `N` bytes of `buf` from `at`.
+fn fixed<'b, const N: usize>(
+    buf: &'b Bytes,
+    at: &mut usize,
+    n: usize,
+) -> Result<impl Iterator<Item = [u8; N]> + 'b> {
+    let bytes = buf
+        .get(*at..*at + N * n)
+        .ok_or_else(|| error("plain value truncated"))?;
+    *at += N * n;
+    Ok(bytes
+        .chunks_exact(N)
+        .map(|b| b.try_into().expect("N bytes")))
+}
+
 impl Entries {
     fn new(kind: Kind) -> Self {
         let values = match kind {
@@ -213,27 +228,35 @@ impl Entries {
         n: usize,
         strings: &mut Interner,
     ) -> Result<()> {
-        for _ in 0..n {
-            let cell = match self.kind {
-                Kind::Text => {
+        match (self.kind, &mut self.values) {
+            (Kind::Text, Converted::Text { ids, bytes }) => {
+                for _ in 0..n {
                     let len = u32::from_le_bytes(take(buf, at)?) as usize;
                     let value = buf
                         .get(*at..*at + len)
                         .ok_or_else(|| error("byte array value truncated"))?;
-                    let Converted::Text { ids, bytes } = &mut self.values else {
-                        unreachable!("a text column has text entries");
-                    };
                     ids.push(strings.intern(value));
                     bytes.push(buf.slice(*at..*at + len));
                     *at += len;
-                    continue;
                 }
-                Kind::Int32(conv) => int32_cell(i32::from_le_bytes(take(buf, at)?), conv),
-                Kind::Int64(conv) => int64_cell(i64::from_le_bytes(take(buf, at)?), conv),
-                Kind::Float => Cell::Num(f64::from(f32::from_le_bytes(take(buf, at)?))),
-                Kind::Double => Cell::Num(f64::from_le_bytes(take(buf, at)?)),
-            };
-            self.values.push(cell)?;
+            }
+            (Kind::Double, Converted::Numbers(v)) => {
+                v.extend(fixed::<8>(buf, at, n)?.map(f64::from_le_bytes));
+            }
+            (Kind::Float, Converted::Numbers(v)) => {
+                v.extend(fixed::<4>(buf, at, n)?.map(|b| f64::from(f32::from_le_bytes(b))));
+            }
+            (Kind::Int32(conv), values) => {
+                for b in fixed::<4>(buf, at, n)? {
+                    values.push(int32_cell(i32::from_le_bytes(b), conv))?;
+                }
+            }
+            (Kind::Int64(conv), values) => {
+                for b in fixed::<8>(buf, at, n)? {
+                    values.push(int64_cell(i64::from_le_bytes(b), conv))?;
+                }
+            }
+            _ => unreachable!("entries are converted as their kind says"),
         }
         Ok(())
     }
