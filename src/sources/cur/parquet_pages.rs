@@ -386,13 +386,13 @@ impl PageColumn {
                 }
                 let values = &mut self.values[..present];
                 self.entries.decode(&mut page.values, values, strings)?;
-                let mut next = values.iter();
+                // Without a branch per row: nulls fall at random.
+                let mut next = 0;
                 for (slot, &d) in out.iter_mut().zip(&self.levels[..n]) {
-                    *slot = if d == self.max_def {
-                        *next.next().expect("one value per present row")
-                    } else {
-                        u32::MAX
-                    };
+                    let present = d == self.max_def;
+                    let value = values.get(next).copied().unwrap_or(u32::MAX);
+                    *slot = if present { value } else { u32::MAX };
+                    next += usize::from(present);
                 }
             }
             page.rows -= n;
