@@ -463,7 +463,7 @@ fn series_ids(conn: &rusqlite::Connection, source: &str, facts: &Facts) -> Resul
 }
 
 /// Rows per `INSERT` statement of [`insert_facts`] (5 parameters each).
-const INSERT_ROWS: usize = 200;
+const INSERT_ROWS: usize = 1000;
 
 /// Inserts facts for `source`; returns the number of distinct days written.
 ///
