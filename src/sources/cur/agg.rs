@@ -1,9 +1,10 @@
 //! Grouping of line items into daily facts without allocating per row.
 //!
 //! Every string a key is made of is interned to a small id (the Parquet reader interns a
-//! dictionary value once per row group, not once per row), so a group's key is a fixed-size
+//! dictionary value once per row group, not once per row), so a series' key is a fixed-size
 //! tuple of integers: hashing and comparing it is a few instructions, whatever the strings'
-//! length. The typed [`FactKey`] is built once per group at the end.
+//! length. A group is a series' id and a day, one 64-bit key. The typed [`FactKey`] is
+//! built once per group at the end.
 
 use super::groups::{Groups, Ids, Key, Merge};
 use super::layout::Cell;

@@ -1,4 +1,4 @@
-//! A hash table of groups for line items that arrive in random order.
+//! Hash tables for line items that arrive in random order: groups, and the ids of series.
 //!
 //! A month of billing data has a few hundred thousand daily groups, far more than the
 //! processor's caches hold, and rows hit them in no order: each row's lookup would wait for
