@@ -373,6 +373,19 @@ impl Layout {
         })
     }
 
+    /// The columns amortized cost may read.
+    fn amortization_columns(&self) -> [Option<usize>; 7] {
+        [
+            self.amortized,
+            self.sp_effective,
+            self.ri_effective,
+            self.ri_unused_upfront,
+            self.ri_unused_recurring,
+            self.sp_commitment,
+            self.sp_used,
+        ]
+    }
+
     /// Columns whose values the reader must provide (for projection), tag columns excluded.
     pub fn needed_columns(&self) -> Vec<usize> {
         let mut cols = vec![
@@ -390,17 +403,11 @@ impl Layout {
                 self.region,
                 self.usage_amount,
                 self.usage_unit,
-                self.amortized,
-                self.sp_effective,
-                self.ri_effective,
-                self.ri_unused_upfront,
-                self.ri_unused_recurring,
-                self.sp_commitment,
-                self.sp_used,
                 self.commitment_status,
                 self.commitment_type,
             ]
             .into_iter()
+            .chain(self.amortization_columns())
             .flatten(),
         );
         cols.sort_unstable();
@@ -588,18 +595,7 @@ impl Layout {
         };
         // The amounts amortized cost may read, by header position.
         let mut amounts: Vec<Option<&[f64]>> = vec![None; self.header.len()];
-        for c in [
-            self.amortized,
-            self.sp_effective,
-            self.ri_effective,
-            self.ri_unused_upfront,
-            self.ri_unused_recurring,
-            self.sp_commitment,
-            self.sp_used,
-        ]
-        .into_iter()
-        .flatten()
-        {
+        for c in self.amortization_columns().into_iter().flatten() {
             let Some(v) = numbers(c) else {
                 return Ok(false);
             };
