@@ -452,30 +452,7 @@ impl Job<'_> {
             .map(|p| KeyColumn::new(p, rg.as_ref()))
             .collect::<parquet::errors::Result<_>>()
             .map_err(fail)?;
-        let nk = self.tag_keys.len();
-        let mut tag_cols: Vec<Option<Column>> = Vec::new();
-        let mut map_cols: Option<(Column, Column)> = None;
-        let mut json_col: Option<Column> = None;
-        match self.tag_plan {
-            TagPlan::None => {}
-            TagPlan::Columns(plans) => {
-                for p in plans {
-                    tag_cols.push(
-                        p.as_ref()
-                            .map(|p| Column::new(p.clone(), rg.as_ref()))
-                            .transpose()
-                            .map_err(fail)?,
-                    );
-                }
-            }
-            TagPlan::Map(k, v) => {
-                map_cols = Some((
-                    Column::new(k.clone(), rg.as_ref()).map_err(fail)?,
-                    Column::new(v.clone(), rg.as_ref()).map_err(fail)?,
-                ));
-            }
-            TagPlan::Json(p) => json_col = Some(Column::new(p.clone(), rg.as_ref()).map_err(fail)?),
-        }
+        let mut tags = TagColumns::new(self.tag_plan, rg.as_ref()).map_err(fail)?;
         let total = rg.metadata().num_rows() as usize;
         let ended = |column: &str, rows: usize| {
             Error::input(format!(
@@ -485,8 +462,6 @@ impl Job<'_> {
         let mut done = 0usize;
         let mut typed = cols.iter().all(|c| matches!(c, KeyColumn::Pages(..)));
         let mut tag_sets: Vec<u32> = Vec::new();
-        let mut map_index: Vec<u32> = Vec::new();
-        let mut json_values: Vec<Vec<String>> = Vec::new();
         while done < total {
             let want = BATCH.min(total - done);
             for c in &mut cols {
@@ -495,54 +470,10 @@ impl Job<'_> {
                     return Err(ended(c.name(), done + n).into());
                 }
             }
-            for c in tag_cols.iter_mut().flatten().chain(json_col.iter_mut()) {
-                let n = c.read(want).map_err(fail)?;
-                if n != want {
-                    return Err(ended(&c.plan.name, done + n).into());
-                }
+            if let Some((column, n)) = tags.read(want, self.tag_keys, key_cache).map_err(fail)? {
+                return Err(ended(&column, done + n).into());
             }
-            if let Some((k, v)) = &mut map_cols {
-                k.read(want).map_err(fail)?;
-                v.read(want).map_err(fail)?;
-                map_tags(k, v, want, self.tag_keys, key_cache, &mut map_index);
-            }
-            if let Some(j) = &json_col {
-                json_values.clear();
-                for r in 0..want {
-                    let text = match j.cell(r) {
-                        Cell::Str(t) => t,
-                        _ => b"",
-                    };
-                    json_values.push(json_tags(text, self.tag_keys));
-                }
-            }
-            tag_sets.clear();
-            if nk > 0 {
-                for r in 0..want {
-                    let mut tags: [&[u8]; 16] = [b""; 16];
-                    if !tag_cols.is_empty() {
-                        for (slot, c) in tags.iter_mut().zip(&tag_cols) {
-                            if let Some(Cell::Str(v)) = c.as_ref().map(|c| c.cell(r)) {
-                                *slot = v;
-                            }
-                        }
-                    } else if let Some((_, v)) = &map_cols {
-                        for (j, slot) in tags.iter_mut().take(nk.min(16)).enumerate() {
-                            let vi = map_index[r * nk + j];
-                            if vi != u32::MAX
-                                && let Cell::Str(s) = v.value(vi as usize)
-                            {
-                                *slot = s;
-                            }
-                        }
-                    } else if json_col.is_some() {
-                        for (slot, s) in tags.iter_mut().zip(&json_values[r]) {
-                            *slot = s.as_bytes();
-                        }
-                    }
-                    tag_sets.push(agg.tag_set(&tags[..nk.min(16)]));
-                }
-            }
+            tags.tag_sets(want, self.tag_keys.len(), agg, &mut tag_sets);
             if typed {
                 for c in &mut cols {
                     if let KeyColumn::Pages(c, _) = c {
@@ -590,6 +521,115 @@ impl Job<'_> {
             done += want;
         }
         Ok(())
+    }
+}
+
+/// The tag columns of a row group, read batch by batch with the key columns.
+enum TagColumns {
+    None,
+    /// One column per configured key (`None` where the file has none).
+    Columns(Vec<Option<Column>>),
+    /// A map's key and value leaves, and the batch's value index per row and key.
+    Map(Box<(Column, Column)>, Vec<u32>),
+    /// JSON text, and the batch's values per row.
+    Json(Box<Column>, Vec<Vec<String>>),
+}
+
+impl TagColumns {
+    fn new(plan: &TagPlan, rg: &dyn RowGroupReader) -> parquet::errors::Result<Self> {
+        let column = |p: &Plan| Column::new(p.clone(), rg);
+        Ok(match plan {
+            TagPlan::None => Self::None,
+            TagPlan::Columns(plans) => Self::Columns(
+                plans
+                    .iter()
+                    .map(|p| p.as_ref().map(column).transpose())
+                    .collect::<parquet::errors::Result<_>>()?,
+            ),
+            TagPlan::Map(k, v) => Self::Map(Box::new((column(k)?, column(v)?)), Vec::new()),
+            TagPlan::Json(p) => Self::Json(Box::new(column(p)?), Vec::new()),
+        })
+    }
+
+    /// Reads the next `rows` rows; a column that ended early is returned with the rows it had.
+    fn read(
+        &mut self,
+        rows: usize,
+        tag_keys: &[String],
+        key_cache: &mut HashMap<Vec<u8>, Option<usize>>,
+    ) -> parquet::errors::Result<Option<(String, usize)>> {
+        let read = |c: &mut Column| -> parquet::errors::Result<Option<(String, usize)>> {
+            let n = c.read(rows)?;
+            Ok((n != rows).then(|| (c.plan.name.clone(), n)))
+        };
+        match self {
+            Self::None => {}
+            Self::Columns(cols) => {
+                for c in cols.iter_mut().flatten() {
+                    if let Some(ended) = read(c)? {
+                        return Ok(Some(ended));
+                    }
+                }
+            }
+            Self::Map(kv, index) => {
+                let (k, v) = &mut **kv;
+                k.read(rows)?;
+                v.read(rows)?;
+                map_tags(k, v, rows, tag_keys, key_cache, index);
+            }
+            Self::Json(c, values) => {
+                if let Some(ended) = read(c)? {
+                    return Ok(Some(ended));
+                }
+                values.clear();
+                for r in 0..rows {
+                    let text = match c.cell(r) {
+                        Cell::Str(t) => t,
+                        _ => b"",
+                    };
+                    values.push(json_tags(text, tag_keys));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// Each row's tag set ([`Aggregator::tag_set`]) into `out` (left empty without tags).
+    fn tag_sets(&self, rows: usize, keys: usize, agg: &mut Aggregator, out: &mut Vec<u32>) {
+        out.clear();
+        if matches!(self, Self::None) {
+            return;
+        }
+        let n = keys.min(16);
+        for r in 0..rows {
+            let mut tags: [&[u8]; 16] = [b""; 16];
+            match self {
+                Self::None => {}
+                Self::Columns(cols) => {
+                    for (slot, c) in tags.iter_mut().zip(cols) {
+                        if let Some(Cell::Str(v)) = c.as_ref().map(|c| c.cell(r)) {
+                            *slot = v;
+                        }
+                    }
+                }
+                Self::Map(kv, index) => {
+                    for (j, slot) in tags.iter_mut().take(n).enumerate() {
+                        let vi = index[r * keys + j];
+                        if vi != u32::MAX
+                            && let Cell::Str(s) = kv.1.value(vi as usize)
+                        {
+                            *slot = s;
+                        }
+                    }
+                }
+                Self::Json(_, values) => {
+                    for (slot, s) in tags.iter_mut().zip(&values[r]) {
+                        *slot = s.as_bytes();
+                    }
+                }
+            }
+            out.push(agg.tag_set(&tags[..n]));
+        }
     }
 }
 
