@@ -6,7 +6,7 @@
 //! length. A group is a series' id and a day, one 64-bit key. The typed [`FactKey`] is
 //! built once per group at the end.
 
-use super::groups::{Groups, Ids, Key, Merge};
+use super::groups::{Delay, Groups, Ids, Key, Merge, hash};
 use super::layout::Cell;
 use crate::ledger::{ChargeCategory, FactKey, FactValue, Facts, Text};
 use chrono::NaiveDate;
@@ -176,8 +176,7 @@ pub struct Row {
 pub struct Aggregator {
     series_ids: Ids<Series>,
     /// Rows whose series' slot was prefetched, to be added [`AHEAD`] rows later.
-    pending: [Option<Pending>; AHEAD],
-    next: usize,
+    pending: Delay<Pending, AHEAD>,
     series: Vec<(Series, Names)>,
     days: Groups<Sums>,
     /// The strings the ids of keys and values refer to.
@@ -202,8 +201,7 @@ impl Aggregator {
         tag_sets.insert(empty.clone(), 0);
         Self {
             series_ids: Ids::default(),
-            pending: [None; AHEAD],
-            next: 0,
+            pending: Delay::default(),
             series: Vec::new(),
             days: Groups::default(),
             strings: Interner::default(),
@@ -262,7 +260,7 @@ impl Aggregator {
             tags: row.tags,
             category: row.category,
         };
-        let hash = Ids::hash(&series);
+        let hash = hash(&series);
         self.series_ids.prefetch(hash);
         let row = Pending {
             series,
@@ -278,10 +276,9 @@ impl Aggregator {
                 usage_amount: row.usage_amount,
             },
         };
-        if let Some(due) = self.pending[self.next].replace(row) {
+        if let Some(due) = self.pending.push(row) {
             self.add_pending(due);
         }
-        self.next = (self.next + 1) % AHEAD;
     }
 
     fn add_pending(&mut self, row: Pending) {
@@ -292,10 +289,9 @@ impl Aggregator {
 
     /// Adds the rows still pending.
     fn flush(&mut self) {
-        for i in 0..AHEAD {
-            if let Some(row) = self.pending[i].take() {
-                self.add_pending(row);
-            }
+        let pending: Vec<Pending> = self.pending.drain().collect();
+        for row in pending {
+            self.add_pending(row);
         }
     }
 
@@ -330,7 +326,7 @@ impl Aggregator {
                     tags: tag_ids[s.tags as usize],
                     ..*s
                 };
-                let mine = self.series_id(series, Ids::hash(&series));
+                let mine = self.series_id(series, hash(&series));
                 self.series[mine as usize].1.fill(Names {
                     service_name: id(names.service_name),
                     usage_unit: id(names.usage_unit),

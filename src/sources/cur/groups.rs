@@ -11,41 +11,142 @@
 use super::agg::FxBuild;
 use std::hash::{BuildHasher, Hash};
 
-/// Rows between a slot's prefetch and its use.
+/// Rows between a group slot's prefetch and its use.
 const AHEAD: usize = 16;
 
-/// The key of an empty slot.
-const EMPTY: u64 = u64::MAX;
+/// A key of a [`Table`], with a value that marks an empty slot.
+pub trait Key: Copy + Eq + Hash {
+    const EMPTY: Self;
+}
+
+impl Key for u64 {
+    const EMPTY: Self = u64::MAX;
+}
+
+/// The hash a [`Table`] places `key` by.
+#[inline]
+pub fn hash<K: Hash>(key: &K) -> u64 {
+    FxBuild::default().hash_one(key)
+}
+
+/// One slot: a key ([`Key::EMPTY`] if none) and its value.
+#[derive(Clone, Copy)]
+#[repr(C, align(32))]
+struct Slot<K, V> {
+    key: K,
+    value: V,
+}
+
+/// Keys and values, open-addressed (linear probing, at most three quarters full), on huge
+/// pages where the kernel grants them.
+struct Table<K, V> {
+    slots: Vec<Slot<K, V>>,
+    len: usize,
+}
+
+impl<K: Key, V: Copy + Default> Table<K, V> {
+    fn new() -> Self {
+        Self {
+            slots: empty_slots(1024),
+            len: 0,
+        }
+    }
+
+    /// Asks for the slot of a key with `hash` to be loaded.
+    #[inline]
+    fn prefetch(&self, hash: u64) {
+        prefetch(&self.slots[hash as usize & (self.slots.len() - 1)]);
+    }
+
+    /// The value of `key` (whose hash is `hash`), inserted as `new()` if absent.
+    #[inline]
+    fn entry(&mut self, key: K, hash: u64, new: impl FnOnce() -> V) -> &mut V {
+        if (self.len + 1) * 4 > self.slots.len() * 3 {
+            self.grow();
+        }
+        let mask = self.slots.len() - 1;
+        let mut i = hash as usize & mask;
+        while self.slots[i].key != key {
+            if self.slots[i].key == K::EMPTY {
+                self.slots[i] = Slot { key, value: new() };
+                self.len += 1;
+                break;
+            }
+            i = (i + 1) & mask;
+        }
+        &mut self.slots[i].value
+    }
+
+    fn grow(&mut self) {
+        let size = self.slots.len() * 2;
+        let old = std::mem::replace(&mut self.slots, empty_slots(size));
+        let mask = self.slots.len() - 1;
+        for slot in old.into_iter().filter(|s| s.key != K::EMPTY) {
+            let mut i = hash(&slot.key) as usize & mask;
+            while self.slots[i].key != K::EMPTY {
+                i = (i + 1) & mask;
+            }
+            self.slots[i] = slot;
+        }
+    }
+
+    fn into_vec(self) -> Vec<(K, V)> {
+        self.slots
+            .into_iter()
+            .filter(|s| s.key != K::EMPTY)
+            .map(|s| (s.key, s.value))
+            .collect()
+    }
+}
+
+/// Items held back `N` arrivals: time for a prefetched slot to reach the cache.
+pub struct Delay<T, const N: usize> {
+    items: [Option<T>; N],
+    next: usize,
+}
+
+impl<T, const N: usize> Default for Delay<T, N> {
+    fn default() -> Self {
+        Self {
+            items: std::array::from_fn(|_| None),
+            next: 0,
+        }
+    }
+}
+
+impl<T, const N: usize> Delay<T, N> {
+    /// Holds `item` back; returns the item that arrived `N` items before it, if any.
+    #[inline]
+    pub fn push(&mut self, item: T) -> Option<T> {
+        let due = self.items[self.next].replace(item);
+        self.next = (self.next + 1) % N;
+        due
+    }
+
+    /// The items held back, oldest first.
+    pub fn drain(&mut self) -> impl Iterator<Item = T> + '_ {
+        let (newer, older) = self.items.split_at_mut(self.next);
+        older.iter_mut().chain(newer).filter_map(Option::take)
+    }
+}
 
 /// A value that rows are summed into.
 pub trait Merge: Copy + Default {
     fn merge(&mut self, other: &Self);
 }
 
-/// One slot: a group's key ([`EMPTY`] if none) and value.
-#[derive(Clone, Copy)]
-#[repr(C, align(32))]
-struct Slot<V> {
-    key: u64,
-    value: V,
-}
-
-/// Groups keyed by a `u64` (any but `u64::MAX`) summing `V`.
+/// Groups keyed by a `u64` (any but `u64::MAX`) summing `V`; a row's slot is prefetched
+/// when it arrives and summed [`AHEAD`] rows later.
 pub struct Groups<V> {
-    slots: Vec<Slot<V>>,
-    len: usize,
-    /// Rows added but not yet summed, with their hashes: a ring of [`AHEAD`].
-    pending: Vec<(u64, u64, V)>,
-    next: usize,
+    table: Table<u64, V>,
+    pending: Delay<(u64, u64, V), AHEAD>,
 }
 
 impl<V: Merge> Default for Groups<V> {
     fn default() -> Self {
         Self {
-            slots: empty_slots(1024),
-            len: 0,
-            pending: Vec::with_capacity(AHEAD),
-            next: 0,
+            table: Table::new(),
+            pending: Delay::default(),
         }
     }
 }
@@ -54,143 +155,60 @@ impl<V: Merge> Groups<V> {
     /// Adds `value` to the group `key` (summed in a few rows later).
     #[inline]
     pub fn add(&mut self, key: u64, value: V) {
-        debug_assert_ne!(key, EMPTY);
-        let hash = FxBuild::default().hash_one(key);
-        prefetch(&self.slots[hash as usize & (self.slots.len() - 1)]);
-        if self.pending.len() < AHEAD {
-            self.pending.push((key, hash, value));
-            return;
+        debug_assert_ne!(key, u64::EMPTY);
+        let hash = hash(&key);
+        self.table.prefetch(hash);
+        if let Some((key, hash, value)) = self.pending.push((key, hash, value)) {
+            self.table.entry(key, hash, V::default).merge(&value);
         }
-        let (k, h, v) = std::mem::replace(&mut self.pending[self.next], (key, hash, value));
-        self.next = (self.next + 1) % AHEAD;
-        self.sum(k, h, &v);
     }
 
     /// Every group, after summing the pending rows.
     pub fn into_vec(mut self) -> Vec<(u64, V)> {
-        for (k, h, v) in std::mem::take(&mut self.pending) {
-            self.sum(k, h, &v);
+        for (key, hash, value) in self.pending.drain() {
+            self.table.entry(key, hash, V::default).merge(&value);
         }
-        self.slots
-            .into_iter()
-            .filter(|s| s.key != EMPTY)
-            .map(|s| (s.key, s.value))
-            .collect()
+        self.table.into_vec()
     }
-
-    fn sum(&mut self, key: u64, hash: u64, value: &V) {
-        if (self.len + 1) * 4 > self.slots.len() * 3 {
-            self.grow();
-        }
-        let mask = self.slots.len() - 1;
-        let mut i = hash as usize & mask;
-        loop {
-            let slot = &mut self.slots[i];
-            if slot.key == key {
-                slot.value.merge(value);
-                return;
-            }
-            if slot.key == EMPTY {
-                *slot = Slot { key, value: *value };
-                self.len += 1;
-                return;
-            }
-            i = (i + 1) & mask;
-        }
-    }
-
-    fn grow(&mut self) {
-        let size = self.slots.len() * 2;
-        let old = std::mem::replace(&mut self.slots, empty_slots(size));
-        let mask = self.slots.len() - 1;
-        let hasher = FxBuild::default();
-        for slot in old.into_iter().filter(|s| s.key != EMPTY) {
-            let mut i = hasher.hash_one(slot.key) as usize & mask;
-            while self.slots[i].key != EMPTY {
-                i = (i + 1) & mask;
-            }
-            self.slots[i] = slot;
-        }
-    }
-}
-
-/// A key of [`Ids`], with a value that marks an empty slot.
-pub trait Key: Copy + Eq + Hash {
-    const EMPTY: Self;
 }
 
 /// Small ids of distinct keys (0, 1, 2, … in order of arrival), open-addressed so that a
 /// key's slot can be prefetched some rows before it is looked up.
 pub struct Ids<K> {
-    slots: Vec<(K, u32)>,
-    len: u32,
+    table: Table<K, u32>,
 }
 
 impl<K: Key> Default for Ids<K> {
     fn default() -> Self {
         Self {
-            slots: vec![(K::EMPTY, 0); 1024],
-            len: 0,
+            table: Table::new(),
         }
     }
 }
 
 impl<K: Key> Ids<K> {
-    /// The hash [`Ids::prefetch`] and [`Ids::id`] take.
-    #[inline]
-    pub fn hash(key: &K) -> u64 {
-        FxBuild::default().hash_one(key)
-    }
-
-    /// Asks for the slot of a key with `hash` to be loaded.
+    /// Asks for the slot of a key with `hash` ([`hash`]) to be loaded.
     #[inline]
     pub fn prefetch(&self, hash: u64) {
-        prefetch(&self.slots[hash as usize & (self.slots.len() - 1)]);
+        self.table.prefetch(hash);
     }
 
-    /// The id of `key`; a new key gets the next id.
+    /// The id of `key` (whose hash is `hash`); a new key gets the next id.
     #[inline]
     pub fn id(&mut self, key: K, hash: u64) -> u32 {
-        let mask = self.slots.len() - 1;
-        let mut i = hash as usize & mask;
-        loop {
-            let (k, id) = self.slots[i];
-            if k == key {
-                return id;
-            }
-            if k == K::EMPTY {
-                break;
-            }
-            i = (i + 1) & mask;
-        }
-        let id = self.len;
-        self.slots[i] = (key, id);
-        self.len += 1;
-        // At most half full: short probes.
-        if self.len as usize * 2 > self.slots.len() {
-            let size = self.slots.len() * 2;
-            let old = std::mem::replace(&mut self.slots, vec![(K::EMPTY, 0); size]);
-            let mask = self.slots.len() - 1;
-            for (k, id) in old.into_iter().filter(|(k, _)| *k != K::EMPTY) {
-                let mut i = Self::hash(&k) as usize & mask;
-                while self.slots[i].0 != K::EMPTY {
-                    i = (i + 1) & mask;
-                }
-                self.slots[i] = (k, id);
-            }
-        }
-        id
+        let next = u32::try_from(self.table.len).expect("fewer than 2^32 keys");
+        *self.table.entry(key, hash, || next)
     }
 }
 
 /// `n` empty slots, on huge pages where the kernel grants them.
-fn empty_slots<V: Default + Copy>(n: usize) -> Vec<Slot<V>> {
+fn empty_slots<K: Key, V: Default + Copy>(n: usize) -> Vec<Slot<K, V>> {
     let mut slots = Vec::with_capacity(n);
     advise_huge_pages(slots.spare_capacity_mut());
     slots.resize(
         n,
         Slot {
-            key: EMPTY,
+            key: K::EMPTY,
             value: V::default(),
         },
     );
@@ -277,7 +295,7 @@ mod tests {
         for round in 0..2 {
             for n in 0..5_000u32 {
                 let key = Pair(n % 70, n / 70);
-                let hash = Ids::hash(&key);
+                let hash = hash(&key);
                 ids.prefetch(hash);
                 assert_eq!(ids.id(key, hash), n, "round {round}");
             }
@@ -285,7 +303,16 @@ mod tests {
     }
 
     #[test]
+    fn delayed_items_come_back_in_order() {
+        let mut delay: Delay<u32, 3> = Delay::default();
+        let due: Vec<Option<u32>> = (0..5).map(|i| delay.push(i)).collect();
+        assert_eq!(due, [None, None, None, Some(0), Some(1)]);
+        assert_eq!(delay.drain().collect::<Vec<_>>(), [2, 3, 4]);
+        assert_eq!(delay.drain().count(), 0);
+    }
+
+    #[test]
     fn a_slot_of_three_sums_is_half_a_cache_line() {
-        assert_eq!(std::mem::size_of::<Slot<[f64; 3]>>(), 32);
+        assert_eq!(std::mem::size_of::<Slot<u64, [f64; 3]>>(), 32);
     }
 }
