@@ -240,7 +240,7 @@ fn unit_price(x: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ledger::{ChargeCategory, FactKey, FactValue, Facts};
+    use crate::ledger::{ChargeCategory, FactKey, FactValue, Facts, SeriesFacts};
     use crate::rules::{Action, Scope, Severity};
 
     fn day(d: u32) -> NaiveDate {
@@ -301,7 +301,12 @@ mod tests {
         rows.push((20, "us-east-1", 12.0, 120.0));
         rows.push((20, "eu-west-1", 38.0, 380.0));
         ledger
-            .replace_periods("cur", &["2026-03".to_string()], &facts(&rows), &[])
+            .replace_periods(
+                "cur",
+                &["2026-03".to_string()],
+                &SeriesFacts::from(&facts(&rows)),
+                &[],
+            )
             .unwrap();
         let text = explain(&ledger, &finding("spike", 20)).unwrap().unwrap();
         assert!(text.contains("from 100 to 500 Hrs/day"), "{text}");
@@ -320,7 +325,12 @@ mod tests {
             .map(|d| (d, "us-east-1", if d > 18 { 30.0 } else { 10.0 }, 100.0))
             .collect();
         ledger
-            .replace_periods("cur", &["2026-03".to_string()], &facts(&rows), &[])
+            .replace_periods(
+                "cur",
+                &["2026-03".to_string()],
+                &SeriesFacts::from(&facts(&rows)),
+                &[],
+            )
             .unwrap();
         let text = explain(&ledger, &finding("shift", 20)).unwrap().unwrap();
         assert!(

@@ -87,30 +87,128 @@ impl FactValue {
 
 /// Daily facts aggregated from some input.
 ///
-/// Ordered as the ledger's primary key (within one source), so that a load appends.
+/// Ordered as the ledger's primary key (within one source).
 pub type Facts = BTreeMap<FactKey, FactValue>;
 
-/// Sums `more` into `facts`; taken whole when `facts` is empty (the usual case: one file
-/// per billing period, nothing to merge).
-pub fn merge_facts(facts: &mut Facts, more: Facts) {
-    if facts.is_empty() {
-        *facts = more;
-        return;
+/// What a daily series is: all of a fact's key but its day.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SeriesKey {
+    /// Billing period as `YYYY-MM`.
+    pub billing_period: Text,
+    pub account: Text,
+    pub service_code: Text,
+    pub usage_type: Text,
+    pub region: Text,
+    pub category: ChargeCategory,
+    /// As [`FactKey::tags`].
+    pub tags: Text,
+}
+
+/// One series of [`SeriesFacts`], with its descriptive names.
+#[derive(Debug, Clone)]
+pub struct Series {
+    pub key: SeriesKey,
+    pub service_name: Text,
+    pub usage_unit: Text,
+}
+
+/// The summed amounts of one series (an index into [`SeriesFacts::series`]) on one day.
+#[derive(Debug, Clone, Copy)]
+pub struct DailyAmount {
+    pub day: NaiveDate,
+    pub series: u32,
+    pub unblended: f64,
+    pub amortized: f64,
+    pub usage_amount: f64,
+}
+
+/// Daily facts in the ledger's own form: each series once, and its daily amounts.
+///
+/// What the CUR readers produce: a month of CUR has a few thousand series and a few hundred
+/// thousand daily amounts, so nothing is done per amount but summing and writing it. A
+/// series or a (series, day) may appear more than once (two files of one billing period);
+/// the ledger sums them when it writes.
+#[derive(Debug, Clone, Default)]
+pub struct SeriesFacts {
+    pub series: Vec<Series>,
+    pub amounts: Vec<DailyAmount>,
+}
+
+impl SeriesFacts {
+    /// The number of daily amounts.
+    pub fn len(&self) -> usize {
+        self.amounts.len()
     }
-    for (k, v) in more {
-        facts.entry(k).or_default().add(&v);
+
+    pub fn is_empty(&self) -> bool {
+        self.amounts.is_empty()
+    }
+
+    /// Adds `more`'s series and amounts.
+    pub fn merge(&mut self, more: SeriesFacts) {
+        let offset = u32::try_from(self.series.len()).expect("fewer than 2^32 series");
+        self.series.extend(more.series);
+        self.amounts
+            .extend(more.amounts.into_iter().map(|a| DailyAmount {
+                series: a.series + offset,
+                ..a
+            }));
+    }
+
+    /// The billing periods of the series.
+    pub fn billing_periods(&self) -> BTreeSet<String> {
+        let mut periods = BTreeSet::new();
+        for s in &self.series {
+            if !periods.contains(&*s.key.billing_period) {
+                periods.insert(s.key.billing_period.to_string());
+            }
+        }
+        periods
     }
 }
 
-/// The billing periods `facts` hold.
-pub fn billing_periods(facts: &Facts) -> BTreeSet<String> {
-    let mut periods = BTreeSet::new();
-    for k in facts.keys() {
-        if !periods.contains(&*k.billing_period) {
-            periods.insert(k.billing_period.to_string());
+impl From<&Facts> for SeriesFacts {
+    /// Facts keyed one by one (Cost Explorer, billing metrics, tests) in the ledger's form.
+    fn from(facts: &Facts) -> Self {
+        let mut index: HashMap<SeriesKey, u32, FxBuildHasher> = HashMap::default();
+        let mut out = SeriesFacts::default();
+        for (k, v) in facts {
+            let key = SeriesKey {
+                billing_period: k.billing_period.clone(),
+                account: k.account.clone(),
+                service_code: k.service_code.clone(),
+                usage_type: k.usage_type.clone(),
+                region: k.region.clone(),
+                category: k.category,
+                tags: k.tags.clone(),
+            };
+            let series = *index.entry(key).or_insert_with_key(|key| {
+                out.series.push(Series {
+                    key: key.clone(),
+                    service_name: Text::from(""),
+                    usage_unit: Text::from(""),
+                });
+                out.series.len() as u32 - 1
+            });
+            let names = &mut out.series[series as usize];
+            for (name, fact_name) in [
+                (&mut names.service_name, &v.service_name),
+                (&mut names.usage_unit, &v.usage_unit),
+            ] {
+                if name.is_empty() {
+                    name.clone_from(fact_name);
+                }
+            }
+            out.amounts.push(DailyAmount {
+                day: k.day,
+                series,
+                unblended: v.unblended,
+                amortized: v.amortized,
+                usage_amount: v.usage_amount,
+            });
         }
+        out
     }
-    periods
 }
 
 /// Daily usage cost of one series (account × service × usage type), summed over regions.
@@ -163,7 +261,7 @@ impl Ledger {
         &self,
         source: &str,
         periods: &[String],
-        facts: &Facts,
+        facts: &SeriesFacts,
         files: &[FileStamp],
     ) -> Result<usize> {
         let tx = self.conn.unchecked_transaction()?;
@@ -216,7 +314,7 @@ impl Ledger {
                 params![source, day, fetched_on],
             )?;
         }
-        let written = insert_facts(&tx, source, facts)?;
+        let written = insert_facts(&tx, source, &SeriesFacts::from(facts))?;
         tx.commit()?;
         Ok(written)
     }
@@ -363,10 +461,10 @@ impl Ledger {
     }
 }
 
-/// The text of a fact's series: all of its key but the day (the source is the load's).
+/// The text of a series: all of its key but the day (the source is the load's).
 type SeriesText<'a> = [&'a str; 7];
 
-fn series_text(k: &FactKey) -> SeriesText<'_> {
+fn series_text(k: &SeriesKey) -> SeriesText<'_> {
     [
         &k.billing_period,
         &k.account,
@@ -378,25 +476,26 @@ fn series_text(k: &FactKey) -> SeriesText<'_> {
     ]
 }
 
-/// The ledger id of each fact's series, in the order of `facts`. Series new to the ledger
-/// are added; a series' names become those of its first fact that has them.
-fn series_ids(conn: &rusqlite::Connection, source: &str, facts: &Facts) -> Result<Vec<i64>> {
-    // The series in order of first appearance, with their names; each fact's series.
+/// The ledger id of each series of `facts`, in their order. Series new to the ledger are
+/// added; a series' names become the first ones `facts` give it (series that appear twice
+/// are one).
+fn series_ids(conn: &rusqlite::Connection, source: &str, facts: &SeriesFacts) -> Result<Vec<i64>> {
+    // The distinct series in order of first appearance, with their names; each series' one.
     let mut index: HashMap<SeriesText, usize, FxBuildHasher> = HashMap::default();
     let mut series: Vec<(SeriesText, [&str; 2])> = Vec::new();
-    let mut series_of: Vec<usize> = Vec::with_capacity(facts.len());
-    for (k, v) in facts {
-        let text = series_text(k);
+    let mut distinct_of: Vec<usize> = Vec::with_capacity(facts.series.len());
+    for s in &facts.series {
+        let text = series_text(&s.key);
         let i = *index.entry(text).or_insert_with(|| {
             series.push((text, ["", ""]));
             series.len() - 1
         });
-        for (name, fact_name) in series[i].1.iter_mut().zip([&v.service_name, &v.usage_unit]) {
+        for (name, given) in series[i].1.iter_mut().zip([&s.service_name, &s.usage_unit]) {
             if name.is_empty() {
-                *name = fact_name;
+                *name = given;
             }
         }
-        series_of.push(i);
+        distinct_of.push(i);
     }
     // Those already in the ledger, with their names where these changed.
     let mut ids: Vec<Option<i64>> = vec![None; series.len()];
@@ -406,7 +505,7 @@ fn series_ids(conn: &rusqlite::Connection, source: &str, facts: &Facts) -> Resul
             service_name, usage_unit
          FROM cost_series WHERE source = ?1 AND billing_period = ?2",
     )?;
-    for period in billing_periods(facts) {
+    for period in facts.billing_periods() {
         let mut rows = known.query(params![source, period])?;
         while let Some(row) = rows.next()? {
             let text = |i: usize| row.get_ref(i).and_then(|v| Ok(v.as_str()?));
@@ -456,7 +555,7 @@ fn series_ids(conn: &rusqlite::Connection, source: &str, facts: &Facts) -> Resul
             next += 1;
         }
     }
-    Ok(series_of
+    Ok(distinct_of
         .into_iter()
         .map(|i| ids[i].expect("every series has an id"))
         .collect())
@@ -465,26 +564,41 @@ fn series_ids(conn: &rusqlite::Connection, source: &str, facts: &Facts) -> Resul
 /// Rows per `INSERT` statement of [`insert_facts`] (5 parameters each).
 const INSERT_ROWS: usize = 1000;
 
+/// One row of `daily_amounts`: day, series id, amounts.
+type AmountRow = (NaiveDate, i64, [f64; 3]);
+
 /// Inserts facts for `source`; returns the number of distinct days written.
 ///
 /// Each series is written once ([`series_ids`]), then the daily amounts by day and series
-/// id, [`INSERT_ROWS`] per statement: the B-tree then grows at the right edge of each day,
-/// and within a statement SQLite appends to the page its cursor is on instead of descending
-/// from the root for every row. The page cache is enlarged for the load. `OR IGNORE` spares
-/// SQLite a statement journal (a multi-row insert that may abort must be able to undo
-/// itself: a copy of every page it touches, spilled to a temporary file); facts are unique
-/// by key, and a statement that inserts fewer rows than it was given is reported as an
-/// error.
-fn insert_facts(conn: &rusqlite::Connection, source: &str, facts: &Facts) -> Result<usize> {
+/// id (amounts of the same day and series summed), [`INSERT_ROWS`] per statement: the
+/// B-tree then grows at the right edge of each day, and within a statement SQLite appends
+/// to the page its cursor is on instead of descending from the root for every row. The
+/// page cache is enlarged for the load. `OR IGNORE` spares SQLite a statement journal (a
+/// multi-row insert that may abort must be able to undo itself: a copy of every page it
+/// touches, spilled to a temporary file); facts are unique by key, and a statement that
+/// inserts fewer rows than it was given is reported as an error.
+fn insert_facts(conn: &rusqlite::Connection, source: &str, facts: &SeriesFacts) -> Result<usize> {
     let cache_size: i64 = conn.pragma_query_value(None, "cache_size", |r| r.get(0))?;
     conn.pragma_update(None, "cache_size", -16 * 1024)?; // KiB
     let ids = series_ids(conn, source, facts)?;
-    let mut rows: Vec<(NaiveDate, i64, &FactValue)> = facts
+    let mut rows: Vec<AmountRow> = facts
+        .amounts
         .iter()
-        .zip(ids)
-        .map(|((k, v), id)| (k.day, id, v))
+        .map(|a| {
+            let amounts = [a.unblended, a.amortized, a.usage_amount];
+            (a.day, ids[a.series as usize], amounts)
+        })
         .collect();
     rows.sort_unstable_by_key(|&(day, id, _)| (day, id));
+    rows.dedup_by(|row, kept| {
+        let same = (row.0, row.1) == (kept.0, kept.1);
+        if same {
+            for (sum, amount) in kept.2.iter_mut().zip(row.2) {
+                *sum += amount;
+            }
+        }
+        same
+    });
 
     let sql = |n: usize| {
         format!(
@@ -505,7 +619,7 @@ fn insert_facts(conn: &rusqlite::Connection, source: &str, facts: &Facts) -> Res
             partial = conn.prepare(&sql(batch.len()))?;
             &mut partial
         };
-        for (i, &(day, id, v)) in batch.iter().enumerate() {
+        for (i, &(day, id, amounts)) in batch.iter().enumerate() {
             if last_day != Some(day) {
                 last_day = Some(day);
                 days += 1;
@@ -514,9 +628,9 @@ fn insert_facts(conn: &rusqlite::Connection, source: &str, facts: &Facts) -> Res
             let at = i * 5;
             insert.raw_bind_parameter(at + 1, &day_text)?;
             insert.raw_bind_parameter(at + 2, id)?;
-            insert.raw_bind_parameter(at + 3, v.unblended)?;
-            insert.raw_bind_parameter(at + 4, v.amortized)?;
-            insert.raw_bind_parameter(at + 5, v.usage_amount)?;
+            for (j, amount) in amounts.into_iter().enumerate() {
+                insert.raw_bind_parameter(at + 3 + j, amount)?;
+            }
         }
         let inserted = insert.raw_execute()?;
         if inserted != batch.len() {
@@ -533,12 +647,23 @@ fn insert_facts(conn: &rusqlite::Connection, source: &str, facts: &Facts) -> Res
 }
 
 /// Widens the recorded day span of each billing period in `facts` to cover their days.
-fn record_period_days(conn: &rusqlite::Connection, source: &str, facts: &Facts) -> Result<()> {
+fn record_period_days(
+    conn: &rusqlite::Connection,
+    source: &str,
+    facts: &SeriesFacts,
+) -> Result<()> {
+    let mut series_spans: Vec<Option<(NaiveDate, NaiveDate)>> = vec![None; facts.series.len()];
+    for a in &facts.amounts {
+        let span = series_spans[a.series as usize].get_or_insert((a.day, a.day));
+        span.0 = span.0.min(a.day);
+        span.1 = span.1.max(a.day);
+    }
     let mut spans: BTreeMap<&str, (NaiveDate, NaiveDate)> = BTreeMap::new();
-    for k in facts.keys() {
-        let span = spans.entry(&k.billing_period).or_insert((k.day, k.day));
-        span.0 = span.0.min(k.day);
-        span.1 = span.1.max(k.day);
+    for (s, span) in facts.series.iter().zip(series_spans) {
+        let Some((first, last)) = span else { continue };
+        let period = spans.entry(&s.key.billing_period).or_insert((first, last));
+        period.0 = period.0.min(first);
+        period.1 = period.1.max(last);
     }
     let mut upsert = conn.prepare_cached(
         "INSERT INTO period_days (source, billing_period, first_day, last_day) VALUES (?1, ?2, ?3, ?4)
@@ -594,14 +719,18 @@ mod tests {
         let ledger = Ledger::open(&dir.path().join("l.db")).unwrap();
         let march = ["2026-03".to_string()];
         let first: Facts = [fact("2026-03-01", "AmazonEC2", 10.0)].into();
-        ledger.replace_periods("cur", &march, &first, &[]).unwrap();
+        ledger
+            .replace_periods("cur", &march, &SeriesFacts::from(&first), &[])
+            .unwrap();
         // Not declared as replaced, so the same key is inserted a second time.
         let again: Facts = [
             fact("2026-03-01", "AmazonEC2", 99.0),
             fact("2026-03-02", "AmazonEC2", 5.0),
         ]
         .into();
-        let err = ledger.replace_periods("cur", &[], &again, &[]).unwrap_err();
+        let err = ledger
+            .replace_periods("cur", &[], &SeriesFacts::from(&again), &[])
+            .unwrap_err();
         assert!(err.to_string().contains("already in the ledger"), "{err}");
         let from = "2026-03-01".parse().unwrap();
         let totals = ledger
@@ -623,7 +752,9 @@ mod tests {
                     (k, v)
                 })
                 .into();
-            ledger.replace_periods("cur", &march, &facts, &[]).unwrap()
+            ledger
+                .replace_periods("cur", &march, &SeriesFacts::from(&facts), &[])
+                .unwrap()
         };
         assert_eq!(load(10.0, "EC2"), 2);
         assert_eq!(load(7.0, "Amazon EC2"), 2);
@@ -651,7 +782,7 @@ mod tests {
         ]
         .into();
         ledger
-            .replace_periods("cur", &["2026-03".into()], &cur, &[])
+            .replace_periods("cur", &["2026-03".into()], &SeriesFacts::from(&cur), &[])
             .unwrap();
         let ce: Facts = ["2026-03-01", "2026-03-02", "2026-03-03"]
             .map(|d| fact(d, "Amazon EC2 - Compute", 12.0))

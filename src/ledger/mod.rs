@@ -8,8 +8,8 @@ mod runs;
 
 pub use api_state::Forecast;
 pub use facts::{
-    ChargeCategory, FactKey, FactValue, Facts, FileStamp, ScopeCost, SeriesCosts, Text,
-    billing_periods, merge_facts,
+    ChargeCategory, DailyAmount, FactKey, FactValue, Facts, FileStamp, ScopeCost, Series,
+    SeriesCosts, SeriesFacts, SeriesKey, Text,
 };
 pub use findings::{AlertRecord, OpenFinding};
 pub use outbox::OutboxMessage;
@@ -157,7 +157,7 @@ mod tests {
             Some((day("2026-02-28"), day("2026-03-02")))
         );
         ledger
-            .replace_periods("cur", &["2026-03".into()], &Facts::new(), &[])
+            .replace_periods("cur", &["2026-03".into()], &SeriesFacts::default(), &[])
             .unwrap();
         let mut stmt = ledger
             .conn

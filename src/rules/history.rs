@@ -121,7 +121,7 @@ impl History {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ledger::{ChargeCategory, FactKey, FactValue, Facts};
+    use crate::ledger::{ChargeCategory, FactKey, FactValue, Facts, SeriesFacts};
 
     #[test]
     fn a_day_still_being_billed_is_not_evaluated() {
@@ -154,7 +154,7 @@ mod tests {
             })
             .collect();
         ledger
-            .replace_periods("cur", &["2026-03".into()], &facts, &[])
+            .replace_periods("cur", &["2026-03".into()], &SeriesFacts::from(&facts), &[])
             .unwrap();
         let history = History::load(&ledger, start, start + Days::new(12)).unwrap();
         let detection = Detection::default();

@@ -16,7 +16,7 @@ use super::files::SOURCE;
 use super::{Source, SyncContext, cur};
 use crate::config;
 use crate::error::Error;
-use crate::ledger::{Facts, FileStamp, Ledger, SourceReport, billing_periods, merge_facts};
+use crate::ledger::{FileStamp, Ledger, SeriesFacts, SourceReport};
 use anyhow::{Context, Result};
 use aws_sdk_s3::Client;
 use std::collections::BTreeSet;
@@ -158,7 +158,7 @@ impl CurS3Source {
         let name = |i: usize| keys[i].rsplit('/').next().unwrap_or("part");
         let local = |i: usize| dir.join(format!("{i:05}-{}", name(i)));
         let bar = progress(keys.len() as u64, &assembly.period);
-        let mut facts = Facts::new();
+        let mut facts = SeriesFacts::default();
         let mut periods = BTreeSet::from([assembly.period.clone()]);
         if !keys.is_empty() {
             download(client, bucket, &keys[0], &local(0), calls).await?;
@@ -188,8 +188,8 @@ impl CurS3Source {
             })?;
             next?;
             let _ = std::fs::remove_file(local(i));
-            periods.extend(billing_periods(&file_facts));
-            merge_facts(&mut facts, file_facts);
+            periods.extend(file_facts.billing_periods());
+            facts.merge(file_facts);
             if let Some(bar) = &bar {
                 bar.inc(1);
             }

@@ -6,7 +6,7 @@
 
 use super::{Source, SyncContext, cur};
 use crate::error::Error;
-use crate::ledger::{Facts, FileStamp, Ledger, SourceReport, billing_periods, merge_facts};
+use crate::ledger::{FileStamp, Ledger, SeriesFacts, SourceReport};
 use anyhow::Result;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -65,7 +65,7 @@ impl Source for FilesSource {
 
         let mut read = BTreeSet::new();
         let mut periods = BTreeSet::new();
-        let mut facts = Facts::new();
+        let mut facts = SeriesFacts::default();
         let mut to_read: Vec<String> = changed.clone();
         while let Some(path) = to_read.pop() {
             if !read.insert(path.clone()) {
@@ -75,7 +75,7 @@ impl Source for FilesSource {
             let file_facts = cur::read_file(Path::new(&path), &self.options)?;
             tracing::info!(file = %path, facts = file_facts.len(),
                 seconds = started.elapsed().as_secs_f64(), "read");
-            let file_periods = billing_periods(&file_facts);
+            let file_periods = file_facts.billing_periods();
             let stamp = stamps
                 .iter_mut()
                 .find(|s| s.path == path)
@@ -83,7 +83,7 @@ impl Source for FilesSource {
             stamp.periods = file_periods.iter().cloned().collect();
             let new_periods: Vec<String> = file_periods.difference(&periods).cloned().collect();
             periods.extend(file_periods);
-            merge_facts(&mut facts, file_facts);
+            facts.merge(file_facts);
             // Other known files holding the same billing periods must be summed in as well.
             for other in ledger.files_covering(&new_periods)? {
                 if !read.contains(&other) && stamps.iter().any(|s| s.path == other) {

@@ -8,7 +8,7 @@
 
 use super::groups::{Delay, Groups, Ids, Key, Merge, hash};
 use super::layout::Cell;
-use crate::ledger::{ChargeCategory, FactKey, FactValue, Facts, Text};
+use crate::ledger::{ChargeCategory, DailyAmount, Series, SeriesFacts, SeriesKey, Text};
 use chrono::NaiveDate;
 use std::collections::HashMap;
 
@@ -64,7 +64,7 @@ impl Interner {
 
 /// What a group is apart from its day: one daily series of costs, as interned ids.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-struct Series {
+struct SeriesIds {
     /// Billing period as `year * 100 + month`.
     period: u32,
     account: u32,
@@ -76,8 +76,8 @@ struct Series {
     category: ChargeCategory,
 }
 
-impl Key for Series {
-    const EMPTY: Self = Series {
+impl Key for SeriesIds {
+    const EMPTY: Self = SeriesIds {
         period: u32::MAX,
         account: u32::MAX,
         service_code: u32::MAX,
@@ -130,7 +130,7 @@ const AHEAD: usize = 8;
 /// A row waiting for its series' slot to arrive in cache.
 #[derive(Clone, Copy)]
 struct Pending {
-    series: Series,
+    series: SeriesIds,
     hash: u64,
     day: i32,
     names: Names,
@@ -174,10 +174,10 @@ pub struct Row {
 /// table small enough to stay in cache, then the series' day in the large [`Groups`]
 /// table, whose slots are only a key and three sums.
 pub struct Aggregator {
-    series_ids: Ids<Series>,
+    series_ids: Ids<SeriesIds>,
     /// Rows whose series' slot was prefetched, to be added [`AHEAD`] rows later.
     pending: Delay<Pending, AHEAD>,
-    series: Vec<(Series, Names)>,
+    series: Vec<(SeriesIds, Names)>,
     days: Groups<Sums>,
     /// The strings the ids of keys and values refer to.
     pub strings: Interner,
@@ -240,7 +240,7 @@ impl Aggregator {
 
     /// The id of `series`, added if new.
     #[inline]
-    fn series_id(&mut self, series: Series, hash: u64) -> u32 {
+    fn series_id(&mut self, series: SeriesIds, hash: u64) -> u32 {
         let id = self.series_ids.id(series, hash);
         if id as usize == self.series.len() {
             self.series.push((series, Names::default()));
@@ -251,7 +251,7 @@ impl Aggregator {
     /// Adds one row (its series is looked up [`AHEAD`] rows later, once in cache).
     #[inline]
     pub fn add(&mut self, row: &Row) {
-        let series = Series {
+        let series = SeriesIds {
             period: row.period,
             account: row.account,
             service_code: row.service_code,
@@ -318,7 +318,7 @@ impl Aggregator {
             .series
             .iter()
             .map(|(s, names)| {
-                let series = Series {
+                let series = SeriesIds {
                     account: id(s.account),
                     service_code: id(s.service_code),
                     usage_type: id(s.usage_type),
@@ -341,15 +341,10 @@ impl Aggregator {
         }
     }
 
-    /// The typed daily facts.
-    ///
-    /// Groups are put in the facts' order by comparing the ranks of their strings, so
-    /// the ordered map is built from sorted input without comparing text.
-    pub fn finish(mut self) -> Facts {
+    /// The daily facts: each series' text once, and the amounts of each group.
+    pub fn finish(mut self) -> SeriesFacts {
         self.flush();
-        let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date");
         let strings: Vec<Text> = self.strings.strings.iter().map(|s| text(s)).collect();
-        let rank = ranks(&strings);
         let tag_texts: Vec<Text> = self
             .tag_list
             .iter()
@@ -368,96 +363,82 @@ impl Aggregator {
                 Text::from(tags)
             })
             .collect();
-        let periods: HashMap<u32, Text> = self
+        let mut periods: HashMap<u32, Text, FxBuild> = HashMap::default();
+        let series = self
             .series
             .iter()
-            .map(|(k, _)| {
-                let text = format!("{:04}-{:02}", k.period / 100, k.period % 100);
-                (k.period, text.into())
+            .map(|(k, names)| {
+                let s = |id: u32| strings[id as usize].clone();
+                let period = periods.entry(k.period).or_insert_with(|| {
+                    format!("{:04}-{:02}", k.period / 100, k.period % 100).into()
+                });
+                let service_name = if names.service_name == 0 {
+                    k.service_code
+                } else {
+                    names.service_name
+                };
+                Series {
+                    key: SeriesKey {
+                        billing_period: period.clone(),
+                        account: s(k.account),
+                        service_code: s(k.service_code),
+                        usage_type: s(k.usage_type),
+                        region: s(k.region),
+                        category: k.category,
+                        tags: tag_texts[k.tags as usize].clone(),
+                    },
+                    service_name: s(service_name),
+                    usage_unit: s(names.usage_unit),
+                }
             })
             .collect();
-        let tag_rank = ranks(&tag_texts);
-        let order = |k: &Series, day: i32| {
-            let r = |id: u32| rank[id as usize];
-            (
-                (day, k.category, k.period, r(k.account)),
-                (
-                    r(k.service_code),
-                    r(k.usage_type),
-                    r(k.region),
-                    tag_rank[k.tags as usize],
-                ),
-            )
-        };
-        let mut groups: Vec<_> = self
+        let mut dates = Dates::default();
+        let amounts = self
             .days
             .into_vec()
             .into_iter()
             .map(|(key, sums)| {
                 let (series, day) = split_day_key(key);
-                let day = day.max(0);
-                (
-                    order(&self.series[series as usize].0, day),
+                DailyAmount {
+                    day: dates.date(day),
                     series,
-                    day,
-                    sums,
-                )
+                    unblended: sums.unblended,
+                    amortized: sums.amortized,
+                    usage_amount: sums.usage_amount,
+                }
             })
             .collect();
-        groups.sort_unstable_by_key(|g| g.0);
-        let mut facts: Vec<(FactKey, FactValue)> = Vec::with_capacity(groups.len());
-        let mut last = None;
-        for (key_order, series, day, sums) in groups {
-            let (k, names) = &self.series[series as usize];
-            let s = |id: u32| strings[id as usize].clone();
-            let service_name = if names.service_name == 0 {
-                k.service_code
-            } else {
-                names.service_name
-            };
-            let value = FactValue {
-                service_name: s(service_name),
-                unblended: sums.unblended,
-                amortized: sums.amortized,
-                usage_amount: sums.usage_amount,
-                usage_unit: s(names.usage_unit),
-            };
-            // Groups whose text is equal are one fact: bytes that are not UTF-8 can read
-            // alike, and days before 1970 are clamped to it.
-            if last == Some(key_order) {
-                facts.last_mut().expect("a previous fact").1.add(&value);
-                continue;
-            }
-            last = Some(key_order);
-            let key = FactKey {
-                billing_period: periods[&k.period].clone(),
-                day: epoch + chrono::Days::new(day as u64),
-                account: s(k.account),
-                service_code: s(k.service_code),
-                usage_type: s(k.usage_type),
-                region: s(k.region),
-                category: k.category,
-                tags: tag_texts[k.tags as usize].clone(),
-            };
-            facts.push((key, value));
-        }
-        Facts::from_iter(facts)
+        SeriesFacts { series, amounts }
     }
 }
 
-/// The rank of each string in sorted order (equal strings get equal ranks).
-fn ranks(strings: &[Text]) -> Vec<u32> {
-    let mut order: Vec<u32> = (0..strings.len() as u32).collect();
-    order.sort_unstable_by_key(|&i| &strings[i as usize]);
-    let mut rank = vec![0u32; strings.len()];
-    let mut current = 0;
-    for (n, &i) in order.iter().enumerate() {
-        if n > 0 && strings[i as usize] != strings[order[n - 1] as usize] {
-            current = n as u32;
-        }
-        rank[i as usize] = current;
+/// Dates of day numbers, each computed once: a file's groups share a few dozen days.
+struct Dates {
+    /// `(day number, date)` by day number modulo the table size.
+    cache: [Option<(i32, NaiveDate)>; 64],
+}
+
+impl Default for Dates {
+    fn default() -> Self {
+        Self { cache: [None; 64] }
     }
-    rank
+}
+
+impl Dates {
+    /// The date of a number of days since 1970-01-01; days before it are clamped to it.
+    fn date(&mut self, day: i32) -> NaiveDate {
+        let day = day.max(0);
+        let slot = &mut self.cache[day as usize % 64];
+        match *slot {
+            Some((d, date)) if d == day => date,
+            _ => {
+                let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date");
+                let date = epoch + chrono::Days::new(day as u64);
+                *slot = Some((day, date));
+                date
+            }
+        }
+    }
 }
 
 /// Tag keys as configured, sorted and deduplicated: the canonical order of `FactKey::tags`.
@@ -500,15 +481,27 @@ mod tests {
             agg.add(r);
         }
         let facts = agg.finish();
-        assert_eq!(facts.len(), 2);
-        let (k, v) = facts
+        assert_eq!((facts.series.len(), facts.len()), (2, 2));
+        let red = facts
+            .series
             .iter()
-            .find(|(k, _)| &*k.tags == "user:app=a1;user:team=red")
+            .position(|s| &*s.key.tags == "user:app=a1;user:team=red")
             .unwrap();
-        assert_eq!(v.unblended, 3.0);
-        assert_eq!(&*v.service_name, "AmazonEC2");
-        assert_eq!(&*k.billing_period, "2025-06");
-        assert_eq!(k.day.to_string(), "2024-10-04");
-        assert!(facts.keys().any(|k| &*k.tags == "user:team=blue"));
+        let series = &facts.series[red];
+        assert_eq!(&*series.service_name, "AmazonEC2");
+        assert_eq!(&*series.key.billing_period, "2025-06");
+        let amount = facts
+            .amounts
+            .iter()
+            .find(|a| a.series as usize == red)
+            .unwrap();
+        assert_eq!(amount.unblended, 3.0);
+        assert_eq!(amount.day.to_string(), "2024-10-04");
+        assert!(
+            facts
+                .series
+                .iter()
+                .any(|s| &*s.key.tags == "user:team=blue")
+        );
     }
 }

@@ -11,7 +11,7 @@ use super::agg::Aggregator;
 use super::gzip::{Checksum, MemberEnd, Members};
 use super::layout::{Cell, DayCache, Layout, TagSource, tag_key_matches};
 use crate::error::Error;
-use crate::ledger::Facts;
+use crate::ledger::SeriesFacts;
 use anyhow::Result;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
@@ -54,7 +54,7 @@ impl Input {
 }
 
 /// Reads a legacy CUR or FOCUS CSV file into daily facts. Errors name the file, row and column.
-pub fn read_csv(path: &Path, options: &ReadOptions) -> Result<Facts> {
+pub fn read_csv(path: &Path, options: &ReadOptions) -> Result<SeriesFacts> {
     let shown = path.display().to_string();
     let file = File::open(path).map_err(|e| Error::input(format!("{shown}: cannot open: {e}")))?;
     let mut input = BufReader::with_capacity(1 << 20, file);
@@ -349,7 +349,7 @@ fn parse(
     rx: Receiver<std::io::Result<Chunk>>,
     back: Sender<Box<[u8]>>,
     options: &ReadOptions,
-) -> Result<Facts> {
+) -> Result<SeriesFacts> {
     let mut splitter = Splitter {
         delim: b',',
         quoting: true,

@@ -17,7 +17,7 @@ pub use csv_reader::read_csv;
 pub use parquet_reader::read_parquet;
 
 use crate::error::Error;
-use crate::ledger::Facts;
+use crate::ledger::SeriesFacts;
 use anyhow::Result;
 use std::io::Read;
 use std::path::Path;
@@ -42,7 +42,7 @@ impl ReadOptions {
 
 /// Reads one billing file (Parquet, or CSV optionally gzip-compressed) into daily facts.
 /// The format is told by the file's first bytes, not its name.
-pub fn read_file(path: &Path, options: &ReadOptions) -> Result<Facts> {
+pub fn read_file(path: &Path, options: &ReadOptions) -> Result<SeriesFacts> {
     let mut magic = [0u8; 4];
     let n = std::fs::File::open(path)
         .and_then(|mut f| f.read(&mut magic))

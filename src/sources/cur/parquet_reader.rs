@@ -14,7 +14,7 @@ use super::layout::{
 };
 use super::parquet_pages::{Conv, Kind, PageColumn, int32_cell, int64_cell};
 use crate::error::Error;
-use crate::ledger::Facts;
+use crate::ledger::SeriesFacts;
 use anyhow::Result;
 use parquet::basic::{ConvertedType, LogicalType, TimeUnit, Type as Physical};
 use parquet::column::reader::ColumnReader;
@@ -277,7 +277,7 @@ enum TagPlan {
 }
 
 /// Reads a CUR 2.0, Athena legacy CUR or FOCUS Parquet file into daily facts.
-pub fn read_parquet(path: &Path, options: &ReadOptions) -> Result<Facts> {
+pub fn read_parquet(path: &Path, options: &ReadOptions) -> Result<SeriesFacts> {
     let shown = path.display().to_string();
     let file = File::open(path).map_err(|e| Error::input(format!("{shown}: cannot open: {e}")))?;
     let reader = SerializedFileReader::new(file)
