@@ -72,8 +72,26 @@ pub enum Typed<'a> {
     Ids(&'a [u32]),
     /// Numbers, 0 for null.
     Numbers(&'a [f64]),
+    /// Numbers not converted per row, for a column only some rows read: each row's index
+    /// into `values`, `u32::MAX` for null.
+    IndexedNumbers { rows: &'a [u32], values: &'a [f64] },
     /// Days since the Unix epoch, [`NULL_DAY`] for null.
     Days(&'a [i32]),
+}
+
+impl Typed<'_> {
+    /// The number of row `r` of a column of numbers (0 for null).
+    #[inline]
+    fn number(&self, r: usize) -> f64 {
+        match *self {
+            Typed::Numbers(v) => v[r],
+            Typed::IndexedNumbers { rows, values } => match rows[r] {
+                u32::MAX => 0.0,
+                i => values[i as usize],
+            },
+            Typed::Ids(_) | Typed::Days(_) => unreachable!("a column of numbers"),
+        }
+    }
 }
 
 /// The day of a null row in [`Typed::Days`].
@@ -373,8 +391,8 @@ impl Layout {
         })
     }
 
-    /// The columns amortized cost may read.
-    fn amortization_columns(&self) -> [Option<usize>; 7] {
+    /// The columns amortized cost may read: only rows of some line-item types read them.
+    pub fn amortization_columns(&self) -> [Option<usize>; 7] {
         [
             self.amortized,
             self.sp_effective,
@@ -594,12 +612,14 @@ impl Layout {
             return Ok(false);
         };
         // The amounts amortized cost may read, by header position.
-        let mut amounts: Vec<Option<&[f64]>> = vec![None; self.header.len()];
+        let mut amounts: Vec<Option<Typed>> = (0..self.header.len()).map(|_| None).collect();
         for c in self.amortization_columns().into_iter().flatten() {
-            let Some(v) = numbers(c) else {
-                return Ok(false);
-            };
-            amounts[c] = Some(v);
+            match batch.typed(c) {
+                Some(t @ (Typed::Numbers(_) | Typed::IndexedNumbers { .. })) => {
+                    amounts[c] = Some(t)
+                }
+                _ => return Ok(false),
+            }
         }
         let at = |column: Option<&[u32]>, r: usize| column.map_or(0, |v| v[r]);
         for r in 0..batch.rows() {
@@ -619,7 +639,8 @@ impl Layout {
             });
             let unblended = unblended[r];
             let Ok(amortized) = rule.value(unblended, |c| {
-                Ok::<_, std::convert::Infallible>(amounts[c].expect("amounts of the rules")[r])
+                let amount = amounts[c].as_ref().expect("amounts of the rules");
+                Ok::<_, std::convert::Infallible>(amount.number(r))
             });
             let usage_amount = usage_amount.map_or(0.0, |v| v[r]);
             if !(unblended.is_finite() && amortized.is_finite() && usage_amount.is_finite()) {

@@ -160,6 +160,8 @@ pub struct PageColumn {
     entries: Entries,
     page: Option<DataPage>,
     gathered: Gathered,
+    /// Whether `gathered` holds the batch read last.
+    is_gathered: bool,
     /// Per row of the batch: an index into `entries`, or `u32::MAX` for null.
     rows: Vec<u32>,
     levels: Vec<u32>,
@@ -342,6 +344,7 @@ impl PageColumn {
                 Converted::Days(_) => Gathered::Days(Vec::new()),
             },
             entries,
+            is_gathered: false,
             page: None,
             rows: Vec::new(),
             levels: Vec::new(),
@@ -355,6 +358,7 @@ impl PageColumn {
     /// each time: every slot of a batch is written.
     pub fn read(&mut self, rows: usize, strings: &mut Interner) -> Result<usize> {
         self.entries.start_batch();
+        self.is_gathered = false;
         self.rows.resize(rows, u32::MAX);
         let mut filled = 0;
         while filled < rows {
@@ -414,15 +418,26 @@ impl PageColumn {
     /// Converts every row of the batch read last, for [`PageColumn::typed`].
     pub fn gather(&mut self) {
         self.entries.gather(&self.rows, &mut self.gathered);
+        self.is_gathered = true;
     }
 
-    /// The rows converted by the last [`PageColumn::gather`].
-    pub fn typed(&self) -> Typed<'_> {
-        match &self.gathered {
+    /// The batch read last: converted per row if [`PageColumn::gather`] was called, else
+    /// (numbers only) indexed by row.
+    pub fn typed(&self) -> Option<Typed<'_>> {
+        if !self.is_gathered {
+            return match &self.entries.values {
+                Converted::Numbers(values) => Some(Typed::IndexedNumbers {
+                    rows: &self.rows,
+                    values,
+                }),
+                _ => None,
+            };
+        }
+        Some(match &self.gathered {
             Gathered::Ids(v) => Typed::Ids(v),
             Gathered::Numbers(v) => Typed::Numbers(v),
             Gathered::Days(v) => Typed::Days(v),
-        }
+        })
     }
 
     /// Reads pages up to the next data page; false at the end of the chunk.

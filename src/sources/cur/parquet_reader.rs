@@ -228,7 +228,7 @@ impl Columns for Batch<'_> {
 
     fn typed(&self, column: usize) -> Option<Typed<'_>> {
         match self.cols.get(*self.slot_of.get(column)?)? {
-            KeyColumn::Pages(c, _) => Some(c.typed()),
+            KeyColumn::Pages(c, _) => c.typed(),
             KeyColumn::General(_) => None,
         }
     }
@@ -363,6 +363,11 @@ pub fn read_parquet(path: &Path, options: &ReadOptions) -> Result<SeriesFacts> {
         first_row.push(rows);
         rows += meta.row_group(g).num_rows();
     }
+    let amortization = layout.amortization_columns();
+    let sparse: Vec<bool> = needed
+        .iter()
+        .map(|f| amortization.contains(&Some(*f)))
+        .collect();
     let job = Job {
         path,
         shown: &shown,
@@ -372,6 +377,7 @@ pub fn read_parquet(path: &Path, options: &ReadOptions) -> Result<SeriesFacts> {
         tag_plan: &tag_plan,
         tag_keys: &options.tag_keys,
         first_row: &first_row,
+        sparse: &sparse,
         next: AtomicUsize::new(0),
     };
     let workers = options.threads.clamp(1, groups.max(1));
@@ -404,6 +410,8 @@ struct Job<'a> {
     tag_plan: &'a TagPlan,
     tag_keys: &'a [String],
     first_row: &'a [i64],
+    /// Per key column: whether only some rows read it.
+    sparse: &'a [bool],
     next: AtomicUsize,
 }
 
@@ -475,8 +483,11 @@ impl Job<'_> {
             }
             tags.tag_sets(want, self.tag_keys.len(), agg, &mut tag_sets);
             if typed {
-                for c in &mut cols {
-                    if let KeyColumn::Pages(c, _) = c {
+                // Only some rows read the amortization columns: those are indexed, not gathered.
+                for (c, &sparse) in cols.iter_mut().zip(self.sparse) {
+                    if let KeyColumn::Pages(c, _) = c
+                        && !sparse
+                    {
                         c.gather();
                     }
                 }
