@@ -111,13 +111,22 @@ def phase_seconds(log, message):
     return float(found.group(1)) if found else float("nan")
 
 
-def run_costwatch(binary, path, runs):
+def wait_idle(min_idle):
+    """Waits, as bench.py does before each engine, until the machine is this idle."""
+    if min_idle > 0:
+        sys.path.insert(0, SHARED)
+        import bench  # ../shared/bench/bench.py
+        bench.wait_idle(min_idle)
+
+
+def run_costwatch(binary, path, runs, min_idle):
     """End-to-end sync into a fresh ledger; (times, peak RSS MB, ledger totals, groups, phases).
 
     phases: per run, seconds reading and aggregating the file, and writing the ledger."""
     times, rss, phases = [], [], []
     total = groups = None
     for _ in range(runs):
+        wait_idle(min_idle)
         with tempfile.TemporaryDirectory() as tmp:
             db = os.path.join(tmp, "bench.db")
             t = time.perf_counter()
@@ -147,7 +156,8 @@ def main():
     ap.add_argument("--formats", nargs="+", default=["parquet", "csv"])
     ap.add_argument("--engines", nargs="+", default=["duckdb", "polars"])
     ap.add_argument("--min-idle", type=float, default=0.0,
-                    help="bench.py waits for this system idle fraction before each engine run")
+                    help="wait for this system idle fraction before each costwatch run and each "
+                         "engine's runs")
     ap.add_argument("--no-build", action="store_true")
     a = ap.parse_args()
 
@@ -168,7 +178,7 @@ def main():
     summary = []
     for fmt in a.formats:
         path = files[fmt][0]
-        times, rss, (total, amortized), groups, phases = run_costwatch(binary, path, a.runs)
+        times, rss, (total, amortized), groups, phases = run_costwatch(binary, path, a.runs, a.min_idle)
         med = statistics.median(times)
         read_s = statistics.median(p[0] for p in phases)
         write_s = statistics.median(p[1] for p in phases)
@@ -185,6 +195,7 @@ def main():
         for r in json.load(open(out)):
             summary.append((fmt, r["engine"], r["median_s"] / med, r["peak_rss_mb"], med, rss))
         if fmt == "parquet" and "duckdb" in a.engines:
+            wait_idle(a.min_idle)
             facts_s, r = run_duckdb_facts(path, a.threads, a.runs)
             print(f"{fmt:8s} duckdb, costwatch's facts  threads={a.threads}  median={facts_s:6.2f}s  "
                   f"runs={[round(t, 2) for t in r['times']]}  groups={r['groups']}  "
