@@ -370,20 +370,27 @@ impl PageColumn {
             let out = &mut self.rows[filled..filled + n];
             let present = match &mut page.levels {
                 None => n,
-                Some(levels) => {
-                    if self.levels.len() < n {
-                        self.levels.resize(n, 0);
+                Some(levels) => match levels.take_repeated(n) {
+                    // One run of levels for the whole stretch: no nulls, or only nulls.
+                    Some(level) if level == self.max_def => n,
+                    Some(_) => 0,
+                    None => {
+                        if self.levels.len() < n {
+                            self.levels.resize(n, 0);
+                        }
+                        if levels.fill(&mut self.levels[..n]) < n {
+                            return Err(error("definition levels truncated"));
+                        }
+                        let max = self.max_def;
+                        self.levels[..n].iter().filter(|&&d| d == max).count()
                     }
-                    if levels.fill(&mut self.levels[..n]) < n {
-                        return Err(error("definition levels truncated"));
-                    }
-                    let max = self.max_def;
-                    self.levels[..n].iter().filter(|&&d| d == max).count()
-                }
+                },
             };
             if present == n {
                 // Every row has a value: indices straight into the rows.
                 self.entries.decode(&mut page.values, out, strings)?;
+            } else if present == 0 {
+                out.fill(u32::MAX);
             } else {
                 if self.values.len() < present {
                     self.values.resize(present, 0);
@@ -555,6 +562,19 @@ impl Hybrid {
         }
     }
 
+    /// If the next `n` values are one repeated value (in the run under way, or in the next
+    /// when none is), takes them and returns the value; else takes nothing.
+    fn take_repeated(&mut self, n: usize) -> Option<u32> {
+        if self.repeat == 0 && self.packed == 0 && !self.next_run() {
+            return None;
+        }
+        if self.repeat < n {
+            return None;
+        }
+        self.repeat -= n;
+        Some(self.value)
+    }
+
     /// Fills `out` with the next values; returns how many were available.
     fn fill(&mut self, out: &mut [u32]) -> usize {
         let mut done = 0;
@@ -661,5 +681,24 @@ mod tests {
         let mut out = [0u32; 14];
         assert_eq!(decoder.fill(&mut out), 13);
         assert_eq!(&out[..13], &[3, 3, 3, 3, 3, 0, 1, 2, 3, 4, 5, 6, 7]);
+    }
+
+    #[test]
+    fn takes_a_repeated_stretch_only_within_one_run() {
+        // A run of five 1s, then a bit-packed group of eight 1-bit values 1, 0, 1, 0, ….
+        let buf = vec![5 << 1, 1, 1 << 1 | 1, 0b0101_0101];
+        let mut decoder = Hybrid::new(Bytes::from(buf), 1);
+        assert_eq!(decoder.take_repeated(3), Some(1));
+        assert_eq!(decoder.take_repeated(3), None, "two of the run are left");
+        let mut out = [0u32; 3];
+        assert_eq!(decoder.fill(&mut out), 3);
+        assert_eq!(out, [1, 1, 1]);
+        assert_eq!(
+            decoder.take_repeated(1),
+            None,
+            "bit-packed values are not a run"
+        );
+        assert_eq!(decoder.fill(&mut out), 3);
+        assert_eq!(out, [0, 1, 0]);
     }
 }
