@@ -26,8 +26,9 @@ use std::fs::File;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// Rows decoded per column at a time.
-const BATCH: usize = 4 * 1024;
+/// Rows decoded per column at a time: few enough that a batch of every needed column stays
+/// in the core's cache (2 K measured 2% faster than 4 K, 8 K slower).
+const BATCH: usize = 2 * 1024;
 
 /// One column to decode.
 #[derive(Clone)]
