@@ -112,6 +112,20 @@ pub struct Series {
     pub usage_unit: Text,
 }
 
+impl Series {
+    /// Takes `other`'s names where this series has none.
+    fn take_names(&mut self, other: &Series) {
+        for (name, given) in [
+            (&mut self.service_name, &other.service_name),
+            (&mut self.usage_unit, &other.usage_unit),
+        ] {
+            if name.is_empty() {
+                name.clone_from(given);
+            }
+        }
+    }
+}
+
 /// The summed amounts of one series (an index into [`SeriesFacts::series`]) on one day.
 #[derive(Debug, Clone, Copy)]
 pub struct DailyAmount {
@@ -125,9 +139,9 @@ pub struct DailyAmount {
 /// Daily facts in the ledger's own form: each series once, and its daily amounts.
 ///
 /// What the CUR readers produce: a month of CUR has a few thousand series and a few hundred
-/// thousand daily amounts, so nothing is done per amount but summing and writing it. A
-/// series or a (series, day) may appear more than once (two files of one billing period);
-/// the ledger sums them when it writes.
+/// thousand daily amounts, so nothing is done per amount but summing and writing it. The
+/// ledger sums amounts whose series' texts are equal on the same day, should a reader give
+/// two (bytes that are not UTF-8 can read alike).
 #[derive(Debug, Clone, Default)]
 pub struct SeriesFacts {
     pub series: Vec<Series>,
@@ -140,19 +154,60 @@ impl SeriesFacts {
         self.amounts.len()
     }
 
+    /// Whether there is no daily amount.
     pub fn is_empty(&self) -> bool {
         self.amounts.is_empty()
     }
 
-    /// Adds `more`'s series and amounts.
+    /// Adds `more` (another file of the same billing periods): its series that are already
+    /// here take their names where these have none, and amounts of the same series and day
+    /// are summed, so that memory stays that of the distinct facts however many files a
+    /// period has.
     pub fn merge(&mut self, more: SeriesFacts) {
-        let offset = u32::try_from(self.series.len()).expect("fewer than 2^32 series");
-        self.series.extend(more.series);
-        self.amounts
-            .extend(more.amounts.into_iter().map(|a| DailyAmount {
-                series: a.series + offset,
+        if self.series.is_empty() {
+            *self = more;
+            return;
+        }
+        let mut index: HashMap<SeriesKey, u32, FxBuildHasher> = (self.series.iter())
+            .zip(0..)
+            .map(|(s, i)| (s.key.clone(), i))
+            .collect();
+        let ids: Vec<u32> = more
+            .series
+            .into_iter()
+            .map(|s| {
+                let next = u32::try_from(self.series.len()).expect("fewer than 2^32 series");
+                let id = *index.entry(s.key.clone()).or_insert(next);
+                if id == next {
+                    self.series.push(s);
+                } else {
+                    self.series[id as usize].take_names(&s);
+                }
+                id
+            })
+            .collect();
+        let mut at: HashMap<(NaiveDate, u32), usize, FxBuildHasher> = (self.amounts.iter())
+            .enumerate()
+            .map(|(i, a)| ((a.day, a.series), i))
+            .collect();
+        for a in more.amounts {
+            let a = DailyAmount {
+                series: ids[a.series as usize],
                 ..a
-            }));
+            };
+            match at.entry((a.day, a.series)) {
+                std::collections::hash_map::Entry::Occupied(kept) => {
+                    let kept = &mut self.amounts[*kept.get()];
+                    kept.unblended += a.unblended;
+                    kept.amortized += a.amortized;
+                    kept.usage_amount += a.usage_amount;
+                }
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    slot.insert(self.amounts.len());
+                    self.amounts.push(a);
+                }
+            }
+        }
     }
 
     /// The billing periods of the series.
@@ -182,22 +237,17 @@ impl From<&Facts> for SeriesFacts {
                 category: k.category,
                 tags: k.tags.clone(),
             };
-            let series = *index.entry(key).or_insert_with_key(|key| {
-                out.series.push(Series {
-                    key: key.clone(),
-                    service_name: Text::from(""),
-                    usage_unit: Text::from(""),
-                });
-                out.series.len() as u32 - 1
-            });
-            let names = &mut out.series[series as usize];
-            for (name, fact_name) in [
-                (&mut names.service_name, &v.service_name),
-                (&mut names.usage_unit, &v.usage_unit),
-            ] {
-                if name.is_empty() {
-                    name.clone_from(fact_name);
-                }
+            let named = Series {
+                key,
+                service_name: v.service_name.clone(),
+                usage_unit: v.usage_unit.clone(),
+            };
+            let next = out.series.len() as u32;
+            let series = *index.entry(named.key.clone()).or_insert(next);
+            if series == next {
+                out.series.push(named);
+            } else {
+                out.series[series as usize].take_names(&named);
             }
             out.amounts.push(DailyAmount {
                 day: k.day,
@@ -711,6 +761,36 @@ mod tests {
                 ..Default::default()
             },
         )
+    }
+
+    #[test]
+    fn merged_files_keep_one_series_and_sum_the_same_day() {
+        let part = |facts: &[(FactKey, FactValue)]| {
+            SeriesFacts::from(&facts.iter().cloned().collect::<Facts>())
+        };
+        let (key, mut unnamed) = fact("2026-03-01", "AmazonEC2", 1.0);
+        unnamed.service_name = "".into();
+        let mut merged = part(&[(key, unnamed), fact("2026-03-02", "AmazonS3", 2.0)]);
+        merged.merge(part(&[
+            fact("2026-03-01", "AmazonEC2", 10.0),
+            fact("2026-03-03", "AmazonEC2", 5.0),
+        ]));
+        assert_eq!((merged.series.len(), merged.len()), (2, 3));
+        let ec2 = merged
+            .series
+            .iter()
+            .position(|s| &*s.key.service_code == "AmazonEC2")
+            .unwrap();
+        assert_eq!(
+            &*merged.series[ec2].service_name, "AmazonEC2",
+            "named by the second file"
+        );
+        let first_day = merged
+            .amounts
+            .iter()
+            .find(|a| a.series as usize == ec2 && a.day.to_string() == "2026-03-01")
+            .unwrap();
+        assert_eq!(first_day.unblended, 11.0);
     }
 
     #[test]
