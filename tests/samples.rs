@@ -433,7 +433,8 @@ fn bad_input_is_named_and_nothing_is_half_written() {
 
 /// A Parquet row the batch path cannot take (a null day, a cost that is not a number) is
 /// named by row and column, with amortized cost from the savings-plan column (null on most
-/// rows) on the rows around it; nothing is written.
+/// rows) on the rows around it; nothing is written. The row groups are large enough to be
+/// cut into one part per reader thread, and a row of a later part is named right.
 #[test]
 fn bad_parquet_rows_are_named() {
     let dir = tempfile::tempdir().unwrap();
@@ -445,12 +446,23 @@ fn bad_parquet_rows_are_named() {
                 'AmazonEC2' AS line_item_product_code, 'BoxUsage' AS line_item_usage_type, \
                 {cost} AS line_item_unblended_cost, \
                 CASE WHEN i % 4 = 0 THEN 0.25::DOUBLE END AS savings_plan_savings_plan_effective_cost \
-              FROM range(3000) t(i)) TO '{}' (FORMAT parquet, ROW_GROUP_SIZE 1000)",
+              FROM range(400000) t(i)) TO '{}' (FORMAT parquet, ROW_GROUP_SIZE 200000)",
             file.display()
         ))
     };
     let day = "TIMESTAMP '2025-06-01' + INTERVAL (i % 30) DAY";
-    write(day, "1.0::DOUBLE");
+    // A cost that differs row by row, so that a part read from the wrong row shows.
+    let cost = "i::DOUBLE / 1024";
+    let total = 399_999.0 * 400_000.0 / 2.0 / 1024.0;
+    write(day, cost);
+    let smallest_group = duckdb(&format!(
+        "SELECT MIN(row_group_num_rows) FROM parquet_metadata('{}')",
+        file.display()
+    ));
+    assert!(
+        smallest_group[0][0].as_i64().unwrap() >= 2 * 64 * 1024,
+        "{smallest_group}"
+    );
     let out = sync(dir.path(), &file);
     assert!(out.status.success(), "{}", stderr(&out));
     let db = dir.path().join("s.db");
@@ -460,18 +472,22 @@ fn bad_parquet_rows_are_named() {
             r.get(0)
         })
         .unwrap();
+    assert!(close(ledger_sum(&db, ""), total), "every row once");
     // Half the covered rows have an effective cost, the other half none (null: 0).
-    assert!(close(amortized, 750.0 * 0.25 + 1500.0), "{amortized}");
+    assert!(
+        close(amortized, 100_000.0 * 0.25 + 200_000.0 * 200_000.0 / 1024.0),
+        "{amortized}"
+    );
     for (day, cost, wants) in [
         (
             &format!("CASE WHEN i = 1234 THEN NULL ELSE {day} END") as &str,
-            "1.0::DOUBLE",
+            cost,
             ["row 1235", "line_item_usage_start_date"],
         ),
         (
             day,
-            "CASE WHEN i = 2500 THEN 'NaN'::DOUBLE ELSE 1.0 END",
-            ["row 2501", "line_item_unblended_cost"],
+            "CASE WHEN i = 350000 THEN 'NaN'::DOUBLE ELSE i / 1024 END",
+            ["row 350001", "line_item_unblended_cost"],
         ),
     ] {
         write(day, cost);
@@ -484,7 +500,7 @@ fn bad_parquet_rows_are_named() {
                 stderr(&out)
             );
         }
-        assert!(close(ledger_sum(&db, ""), 3000.0), "ledger changed");
+        assert!(close(ledger_sum(&db, ""), total), "ledger changed");
     }
 }
 

@@ -413,6 +413,43 @@ impl PageColumn {
         Ok(filled)
     }
 
+    /// Skips the next `rows` rows; returns the number skipped (fewer at the chunk's end).
+    /// Whole data pages are passed over without being decompressed (a dictionary page on
+    /// the way is read); the rest of a page is decoded and dropped.
+    pub fn skip(&mut self, rows: usize, strings: &mut Interner) -> Result<usize> {
+        let mut left = rows;
+        if self.page.as_ref().is_none_or(|p| p.rows == 0) {
+            while let Some(next) = self.pages.peek_next_page()? {
+                if next.is_dict {
+                    if let Some(Page::DictionaryPage {
+                        buf, num_values, ..
+                    }) = self.pages.get_next_page()?
+                    {
+                        self.entries
+                            .set_dictionary(&buf, num_values as usize, strings)?;
+                    }
+                    continue;
+                }
+                // A flat column has one level per row.
+                match next.num_rows.or(next.num_levels) {
+                    Some(n) if n <= left => {
+                        self.pages.skip_next_page()?;
+                        left -= n;
+                    }
+                    _ => break,
+                }
+            }
+        }
+        while left > 0 {
+            let n = self.read(left.min(4096), strings)?;
+            if n == 0 {
+                break;
+            }
+            left -= n;
+        }
+        Ok(rows - left)
+    }
+
     /// The cell of row `row` of the batch read last.
     #[inline]
     pub fn cell(&self, row: usize) -> Cell<'_> {
