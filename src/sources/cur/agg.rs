@@ -392,7 +392,7 @@ impl Aggregator {
                 }
             })
             .collect();
-        let mut dates = Dates::default();
+        let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date");
         let amounts = self
             .days
             .into_vec()
@@ -400,7 +400,8 @@ impl Aggregator {
             .map(|(key, sums)| {
                 let (series, day) = split_day_key(key);
                 DailyAmount {
-                    day: dates.date(day),
+                    // Days before 1970 are clamped to it.
+                    day: epoch + chrono::Days::new(day.max(0) as u64),
                     series,
                     unblended: sums.unblended,
                     amortized: sums.amortized,
@@ -409,35 +410,6 @@ impl Aggregator {
             })
             .collect();
         SeriesFacts { series, amounts }
-    }
-}
-
-/// Dates of day numbers, each computed once: a file's groups share a few dozen days.
-struct Dates {
-    /// `(day number, date)` by day number modulo the table size.
-    cache: [Option<(i32, NaiveDate)>; 64],
-}
-
-impl Default for Dates {
-    fn default() -> Self {
-        Self { cache: [None; 64] }
-    }
-}
-
-impl Dates {
-    /// The date of a number of days since 1970-01-01; days before it are clamped to it.
-    fn date(&mut self, day: i32) -> NaiveDate {
-        let day = day.max(0);
-        let slot = &mut self.cache[day as usize % 64];
-        match *slot {
-            Some((d, date)) if d == day => date,
-            _ => {
-                let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date");
-                let date = epoch + chrono::Days::new(day as u64);
-                *slot = Some((day, date));
-                date
-            }
-        }
     }
 }
 
