@@ -6,7 +6,7 @@
 //! length. A group is a series' id and a day, one 64-bit key. The typed [`FactKey`] is
 //! built once per group at the end.
 
-use super::groups::{Delay, Groups, Ids, Key, Merge, hash};
+use super::groups::{DailyGroups, Delay, Ids, Key, Merge, hash};
 use super::layout::Cell;
 use crate::ledger::{ChargeCategory, DailyAmount, Series, SeriesFacts, SeriesKey, Text};
 use chrono::NaiveDate;
@@ -137,17 +137,6 @@ struct Pending {
     sums: Sums,
 }
 
-/// The group key of a series (by id) on a day.
-#[inline]
-fn day_key(series: u32, day: i32) -> u64 {
-    (u64::from(series) << 32) | u64::from(day as u32)
-}
-
-/// The series id and day of a group key.
-fn split_day_key(key: u64) -> (u32, i32) {
-    ((key >> 32) as u32, key as u32 as i32)
-}
-
 /// One line item with its text interned ([`Aggregator::id`]; 0 for none).
 pub struct Row {
     /// Billing period as `year * 100 + month`.
@@ -171,14 +160,14 @@ pub struct Row {
 /// Daily facts being accumulated from rows.
 ///
 /// A row is looked up in two steps: its series (account, service, usage type, …) in a
-/// table small enough to stay in cache, then the series' day in the large [`Groups`]
-/// table, whose slots are only a key and three sums.
+/// table small enough to stay in cache, then the series' day in [`DailyGroups`], whose
+/// slots are only three sums.
 pub struct Aggregator {
     series_ids: Ids<SeriesIds>,
     /// Rows whose series' slot was prefetched, to be added [`AHEAD`] rows later.
     pending: Delay<Pending, AHEAD>,
     series: Vec<(SeriesIds, Names)>,
-    days: Groups<Sums>,
+    days: DailyGroups<Sums>,
     /// The strings the ids of keys and values refer to.
     pub strings: Interner,
     /// Distinct tuples of tag value ids (one per configured key); id 0 is "no tags".
@@ -203,7 +192,7 @@ impl Aggregator {
             series_ids: Ids::default(),
             pending: Delay::default(),
             series: Vec::new(),
-            days: Groups::default(),
+            days: DailyGroups::default(),
             strings: Interner::default(),
             tag_sets,
             tag_list: vec![empty],
@@ -284,7 +273,7 @@ impl Aggregator {
     fn add_pending(&mut self, row: Pending) {
         let id = self.series_id(row.series, row.hash);
         self.series[id as usize].1.fill(row.names);
-        self.days.add(day_key(id, row.day), row.sums);
+        self.days.add(id, row.day, row.sums);
     }
 
     /// Adds the rows still pending.
@@ -334,10 +323,8 @@ impl Aggregator {
                 mine
             })
             .collect();
-        for (key, sums) in other.days.into_vec() {
-            let (series, day) = split_day_key(key);
-            self.days
-                .add(day_key(series_ids[series as usize], day), sums);
+        for (series, day, sums) in other.days.into_vec() {
+            self.days.add(series_ids[series as usize], day, sums);
         }
     }
 
@@ -397,8 +384,7 @@ impl Aggregator {
             .days
             .into_vec()
             .into_iter()
-            .map(|(key, sums)| {
-                let (series, day) = split_day_key(key);
+            .map(|(series, day, sums)| {
                 DailyAmount {
                     // Days before 1970 are clamped to it.
                     day: epoch + chrono::Days::new(day.max(0) as u64),

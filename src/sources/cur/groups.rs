@@ -1,14 +1,16 @@
-//! Hash tables for line items that arrive in random order: groups, and the ids of series.
+//! Tables for line items that arrive in random order: daily groups, and the ids of series.
 //!
 //! A month of billing data has a few hundred thousand daily groups, far more than the
 //! processor's caches hold, and rows hit them in no order: each row's lookup would wait for
 //! memory. Here a row's slot is prefetched when the row arrives and the row is summed in
-//! [`AHEAD`] rows later, by which time the slot is in cache. Slots are open-addressed
-//! (linear probing) and hold a 64-bit key and the sums inline: half a cache line per daily
-//! group. The table asks the kernel for huge pages, so that random rows do not also miss
-//! the address-translation cache.
+//! [`AHEAD`] rows later, by which time the slot is in cache. A series' days of one month
+//! are a row of slots found by index ([`DailyGroups`]); anything else is in open-addressed
+//! hash tables (linear probing) whose slots hold the key and the value inline. The hash
+//! tables ask the kernel for huge pages, so that random rows do not also miss the
+//! address-translation cache.
 
 use super::agg::FxBuild;
+use chrono::Datelike;
 use std::hash::{BuildHasher, Hash};
 
 /// Rows between a group slot's prefetch and its use.
@@ -172,6 +174,113 @@ impl<V: Merge> Groups<V> {
     }
 }
 
+/// Days in a row of [`DailyGroups`]: a month from its first day.
+const ROW_DAYS: usize = 32;
+
+/// Series that get a row of days in [`DailyGroups`]; more go to its hash table
+/// (a row is 32 values: 24 MB for this many series of three sums).
+const ROW_SERIES: usize = 1 << 15;
+
+/// Groups keyed by a series id and a day, summing `V`.
+///
+/// A month of billing data is mostly the days of one month: each series (ids are small
+/// and dense) gets a row of the 32 days from the first day of the month of the first
+/// group added, found by indexing instead of hashing, and memory grows with the series,
+/// not in doublings of a table. Days outside that window, and series past the first
+/// [`ROW_SERIES`], go to a hash table. Either way a group's slot is prefetched when its
+/// row arrives and summed [`AHEAD`] rows later.
+pub struct DailyGroups<V> {
+    /// The day number of the first day of the rows.
+    first: Option<i32>,
+    rows: Vec<[V; ROW_DAYS]>,
+    /// Per series, a bit for each day of its row that has a group.
+    present: Vec<u32>,
+    pending: Delay<(usize, V), AHEAD>,
+    others: Groups<V>,
+}
+
+impl<V: Merge> Default for DailyGroups<V> {
+    fn default() -> Self {
+        Self {
+            first: None,
+            rows: Vec::new(),
+            present: Vec::new(),
+            pending: Delay::default(),
+            others: Groups::default(),
+        }
+    }
+}
+
+impl<V: Merge> DailyGroups<V> {
+    /// Adds `value` to the group of `series` on `day` (days since 1970-01-01).
+    #[inline]
+    pub fn add(&mut self, series: u32, day: i32, value: V) {
+        match self.slot(series, day) {
+            Some(at) => {
+                prefetch(&self.rows.as_flattened()[at]);
+                if let Some((at, value)) = self.pending.push((at, value)) {
+                    self.add_at(at, &value);
+                }
+            }
+            None => self
+                .others
+                .add((u64::from(series) << 32) | u64::from(day as u32), value),
+        }
+    }
+
+    /// The index of a group's slot in the rows, if it has one.
+    #[inline]
+    fn slot(&mut self, series: u32, day: i32) -> Option<usize> {
+        let first = *self.first.get_or_insert_with(|| month_start(day));
+        let offset = usize::try_from(day.checked_sub(first)?).ok()?;
+        let series = series as usize;
+        if offset >= ROW_DAYS || series >= ROW_SERIES {
+            return None;
+        }
+        if series >= self.rows.len() {
+            self.rows.resize(series + 1, [V::default(); ROW_DAYS]);
+            self.present.resize(series + 1, 0);
+        }
+        Some(series * ROW_DAYS + offset)
+    }
+
+    #[inline]
+    fn add_at(&mut self, at: usize, value: &V) {
+        self.rows.as_flattened_mut()[at].merge(value);
+        self.present[at / ROW_DAYS] |= 1 << (at % ROW_DAYS);
+    }
+
+    /// Every group as `(series, day, value)`, after summing the pending rows.
+    pub fn into_vec(mut self) -> Vec<(u32, i32, V)> {
+        let pending: Vec<(usize, V)> = self.pending.drain().collect();
+        for (at, value) in pending {
+            self.add_at(at, &value);
+        }
+        let first = self.first.unwrap_or(0);
+        let mut out = Vec::new();
+        for (series, (row, mut days)) in self.rows.iter().zip(self.present).enumerate() {
+            while days != 0 {
+                let offset = days.trailing_zeros() as usize;
+                days &= days - 1;
+                out.push((series as u32, first + offset as i32, row[offset]));
+            }
+        }
+        out.extend(
+            (self.others.into_vec().into_iter())
+                .map(|(key, value)| ((key >> 32) as u32, key as u32 as i32, value)),
+        );
+        out
+    }
+}
+
+/// The day number of the first day of the month of `day` (days since 1970-01-01).
+fn month_start(day: i32) -> i32 {
+    let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date");
+    epoch
+        .checked_add_signed(chrono::TimeDelta::days(i64::from(day)))
+        .map_or(day, |date| day - date.day0() as i32)
+}
+
 /// Small ids of distinct keys (0, 1, 2, … in order of arrival), open-addressed so that a
 /// key's slot can be prefetched some rows before it is looked up.
 pub struct Ids<K> {
@@ -280,6 +389,38 @@ mod tests {
         assert_eq!(all.len(), 5_000);
         let expected = |k: u64| (0..20u64).map(|i| k + 5_000 * i).sum::<u64>();
         assert!(all.iter().all(|(k, v)| v.0 == expected(*k)));
+    }
+
+    #[test]
+    fn daily_groups_sum_in_rows_and_outside_them() {
+        let mut groups: DailyGroups<Sum> = DailyGroups::default();
+        let june_3 = 20_242; // 2025-06-03: the rows start on June 1st
+        let far = ROW_SERIES as u32 + 5;
+        for _ in 0..50 {
+            groups.add(0, june_3, Sum(1));
+        }
+        for (series, day, value) in [
+            (1, june_3 - 2, 2),  // June 1st, the first day of a row
+            (1, june_3 + 29, 4), // July 2nd, the last
+            (1, june_3 + 30, 5), // past the rows
+            (2, june_3 - 3, 6),  // May 31st, before them
+            (far, june_3, 7),    // a series without a row
+            (3, june_3, 0),      // nothing summed is still a group
+        ] {
+            groups.add(series, day, Sum(value));
+        }
+        let mut all = groups.into_vec();
+        all.sort_by_key(|&(series, day, _)| (series, day));
+        let want = [
+            (0, june_3, Sum(50)),
+            (1, june_3 - 2, Sum(2)),
+            (1, june_3 + 29, Sum(4)),
+            (1, june_3 + 30, Sum(5)),
+            (2, june_3 - 3, Sum(6)),
+            (3, june_3, Sum(0)),
+            (far, june_3, Sum(7)),
+        ];
+        assert_eq!(all, want);
     }
 
     #[derive(Clone, Copy, PartialEq, Eq, Hash)]
