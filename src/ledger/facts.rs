@@ -611,8 +611,8 @@ fn series_ids(conn: &rusqlite::Connection, source: &str, facts: &SeriesFacts) ->
         .collect())
 }
 
-/// Rows per `INSERT` statement of [`insert_facts`] (5 parameters each).
-const INSERT_ROWS: usize = 1000;
+/// Rows per `INSERT` statement of [`insert_facts`] at most (a power of two).
+const INSERT_ROWS: usize = 1024;
 
 /// One row of `daily_amounts`: day, series id, amounts.
 type AmountRow = (NaiveDate, i64, [f64; 3]);
@@ -620,9 +620,10 @@ type AmountRow = (NaiveDate, i64, [f64; 3]);
 /// Inserts facts for `source`; returns the number of distinct days written.
 ///
 /// Each series is written once ([`series_ids`]), then the daily amounts by day and series
-/// id (amounts of the same day and series summed), [`INSERT_ROWS`] per statement: the
-/// B-tree then grows at the right edge of each day, and within a statement SQLite appends
-/// to the page its cursor is on instead of descending from the root for every row. The
+/// id (amounts of the same day and series summed), up to [`INSERT_ROWS`] of one day per
+/// statement, the day bound once: the B-tree then grows at the right edge of each day, and
+/// within a statement SQLite appends to the page its cursor is on instead of descending
+/// from the root for every row. The
 /// page cache is enlarged for the load. `OR IGNORE` spares SQLite a statement journal (a
 /// multi-row insert that may abort must be able to undo itself: a copy of every page it
 /// touches, spilled to a temporary file); facts are unique by key, and a statement that
@@ -650,47 +651,57 @@ fn insert_facts(conn: &rusqlite::Connection, source: &str, facts: &SeriesFacts) 
         same
     });
 
+    // A statement of `n` rows of one day: the day is bound once, as `?1`.
     let sql = |n: usize| {
+        let values: Vec<String> = (0..n)
+            .map(|i| {
+                let at = 2 + 4 * i;
+                format!("(?1, ?{at}, ?{}, ?{}, ?{})", at + 1, at + 2, at + 3)
+            })
+            .collect();
         format!(
             "INSERT OR IGNORE INTO daily_amounts (day, series, unblended_cost, amortized_cost,
                 usage_amount) VALUES {}",
-            vec!["(?, ?, ?, ?, ?)"; n].join(", ")
+            values.join(", ")
         )
     };
-    let mut full = conn.prepare_cached(&sql(INSERT_ROWS))?;
-    let (mut last_day, mut days) = (None, 0);
-    // The day as stored (`YYYY-MM-DD`, as rusqlite writes a `NaiveDate`), formatted once per day.
-    let mut day_text = String::new();
-    for batch in rows.chunks(INSERT_ROWS) {
-        let mut partial;
-        let insert = if batch.len() == INSERT_ROWS {
-            &mut full
-        } else {
-            partial = conn.prepare(&sql(batch.len()))?;
-            &mut partial
-        };
-        for (i, &(day, id, amounts)) in batch.iter().enumerate() {
-            if last_day != Some(day) {
-                last_day = Some(day);
-                days += 1;
-                day_text = day.format("%F").to_string();
+    // By the base-2 logarithm of their row count: a day's rows go in statements of
+    // [`INSERT_ROWS`], then of decreasing powers of two, so a few shapes serve every load.
+    let mut statements: Vec<Option<rusqlite::CachedStatement>> =
+        (0..=INSERT_ROWS.ilog2()).map(|_| None).collect();
+    let mut days = 0;
+    for day_rows in rows.chunk_by(|a, b| a.0 == b.0) {
+        days += 1;
+        // The day as stored (`YYYY-MM-DD`, as rusqlite writes a `NaiveDate`).
+        let day_text = day_rows[0].0.format("%F").to_string();
+        let mut rest = day_rows;
+        while !rest.is_empty() {
+            let shape = rest.len().min(INSERT_ROWS).ilog2();
+            let (batch, tail) = rest.split_at(1 << shape);
+            rest = tail;
+            let insert = match &mut statements[shape as usize] {
+                Some(insert) => insert,
+                empty => empty.insert(conn.prepare_cached(&sql(batch.len()))?),
+            };
+            insert.raw_bind_parameter(1, &day_text)?;
+            for (i, &(_, id, amounts)) in batch.iter().enumerate() {
+                let at = 2 + 4 * i;
+                insert.raw_bind_parameter(at, id)?;
+                for (j, amount) in amounts.into_iter().enumerate() {
+                    insert.raw_bind_parameter(at + 1 + j, amount)?;
+                }
             }
-            let at = i * 5;
-            insert.raw_bind_parameter(at + 1, &day_text)?;
-            insert.raw_bind_parameter(at + 2, id)?;
-            for (j, amount) in amounts.into_iter().enumerate() {
-                insert.raw_bind_parameter(at + 3 + j, amount)?;
+            let inserted = insert.raw_execute()?;
+            if inserted != batch.len() {
+                anyhow::bail!(
+                    "{source}: {} of {} facts were already in the ledger",
+                    batch.len() - inserted,
+                    batch.len()
+                );
             }
-        }
-        let inserted = insert.raw_execute()?;
-        if inserted != batch.len() {
-            anyhow::bail!(
-                "{source}: {} of {} facts were already in the ledger",
-                batch.len() - inserted,
-                batch.len()
-            );
         }
     }
+    drop(statements);
     conn.pragma_update(None, "cache_size", cache_size)?;
     record_period_days(conn, source, facts)?;
     Ok(days)
@@ -791,6 +802,30 @@ mod tests {
             .find(|a| a.series as usize == ec2 && a.day.to_string() == "2026-03-01")
             .unwrap();
         assert_eq!(first_day.unblended, 11.0);
+    }
+
+    #[test]
+    fn a_day_of_many_facts_is_written_in_statements_of_several_sizes() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::open(&dir.path().join("l.db")).unwrap();
+        // 1,500 series a day: statements of 1,024, 256, 128, 64, 16, 8 and 4 rows.
+        let facts: Facts = ["2026-03-01", "2026-03-02", "2026-03-03"]
+            .into_iter()
+            .flat_map(|day| (0..1500).map(move |n| fact(day, &format!("S{n}"), n as f64)))
+            .collect();
+        let march = ["2026-03".to_string()];
+        let days =
+            (ledger.replace_periods("cur", &march, &SeriesFacts::from(&facts), &[])).unwrap();
+        assert_eq!(days, 3);
+        let (rows, total): (i64, f64) = ledger
+            .conn
+            .query_row(
+                "SELECT COUNT(*), SUM(unblended_cost) FROM daily_costs",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((rows, total), (4500, 3.0 * 1499.0 * 1500.0 / 2.0));
     }
 
     #[test]
