@@ -250,7 +250,8 @@ impl<V: Merge> DailyGroups<V> {
         self.present[at / ROW_DAYS] |= 1 << (at % ROW_DAYS);
     }
 
-    /// Every group as `(series, day, value)`, after summing the pending rows.
+    /// Every group as `(series, day, value)`, after summing the pending rows: those of the
+    /// rows by day, then series (the order the ledger stores them in), then the others.
     pub fn into_vec(mut self) -> Vec<(u32, i32, V)> {
         let pending: Vec<(usize, V)> = self.pending.drain().collect();
         for (at, value) in pending {
@@ -258,11 +259,11 @@ impl<V: Merge> DailyGroups<V> {
         }
         let first = self.first.unwrap_or(0);
         let mut out = Vec::new();
-        for (series, (row, mut days)) in self.rows.iter().zip(self.present).enumerate() {
-            while days != 0 {
-                let offset = days.trailing_zeros() as usize;
-                days &= days - 1;
-                out.push((series as u32, first + offset as i32, row[offset]));
+        for offset in 0..ROW_DAYS {
+            for (series, (row, days)) in self.rows.iter().zip(&self.present).enumerate() {
+                if days & (1 << offset) != 0 {
+                    out.push((series as u32, first + offset as i32, row[offset]));
+                }
             }
         }
         out.extend(
