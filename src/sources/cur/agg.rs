@@ -3,8 +3,8 @@
 //! Every string a key is made of is interned to a small id (the Parquet reader interns a
 //! dictionary value once per row group, not once per row), so a series' key is a fixed-size
 //! tuple of integers: hashing and comparing it is a few instructions, whatever the strings'
-//! length. A group is a series' id and a day, one 64-bit key. The typed [`FactKey`] is
-//! built once per group at the end.
+//! length. A group is a series' id and a day ([`DailyGroups`]). The series' text is built
+//! once per series at the end, in the ledger's form ([`SeriesFacts`]).
 
 use super::groups::{DailyGroups, Delay, Ids, Key, Merge, hash};
 use super::layout::Cell;
