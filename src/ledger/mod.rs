@@ -43,8 +43,12 @@ impl Ledger {
         // 16 KiB pages for a new ledger (no effect on an existing one): a billing period's
         // load writes a fifth fewer bytes of page headers and WAL frames than with 4 KiB.
         conn.pragma_update(None, "page_size", 16 * 1024)?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        // A rollback journal, not a WAL: one costwatch process at a time holds a ledger (the
+        // lock file), so a WAL's concurrent readers would buy nothing, while a load would be
+        // written twice (to the WAL, then into the file at close), and the ledger is one file
+        // after every commit. A ledger an older costwatch left in WAL mode is converted here.
+        conn.pragma_update(None, "journal_mode", "DELETE")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(30))?;
         let ledger = Self { conn };
@@ -104,6 +108,39 @@ mod tests {
         }
         conn.pragma_update(None, "user_version", version).unwrap();
         (path, conn)
+    }
+
+    #[test]
+    fn a_wal_ledger_of_an_older_costwatch_becomes_one_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, conn) = ledger_at_version(dir.path(), MIGRATIONS.len());
+        conn.pragma_update(None, "journal_mode", "WAL").unwrap();
+        conn.pragma_update(None, "wal_autocheckpoint", 0).unwrap();
+        conn.execute(
+            "INSERT INTO ingested_files (path, size, modified_ns, billing_periods)
+             VALUES ('a.csv', 1, 2, '2026-03')",
+            [],
+        )
+        .unwrap();
+        // As a crash leaves it: the last commit is only in the WAL.
+        let crashed = dir.path().join("crashed.db");
+        let wal = |db: &Path| PathBuf::from(format!("{}-wal", db.display()));
+        std::fs::copy(&path, &crashed).unwrap();
+        std::fs::copy(wal(&path), wal(&crashed)).unwrap();
+        drop(conn);
+
+        let ledger = Ledger::open(&crashed).unwrap();
+        let mode: String = ledger
+            .conn
+            .pragma_query_value(None, "journal_mode", |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "delete");
+        assert!(!wal(&crashed).exists());
+        let files: i64 = ledger
+            .conn
+            .query_row("SELECT COUNT(*) FROM ingested_files", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(files, 1);
     }
 
     #[test]
