@@ -68,12 +68,16 @@ impl Ledger {
                 MIGRATIONS.len()
             );
         }
-        for (version, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
-            let tx = self.conn.unchecked_transaction()?;
-            tx.execute_batch(sql)?;
-            tx.pragma_update(None, "user_version", version + 1)?;
-            tx.commit()?;
+        if applied == MIGRATIONS.len() {
+            return Ok(());
         }
+        // All in one transaction: a failure leaves the ledger at the version it had.
+        let tx = self.conn.unchecked_transaction()?;
+        for sql in &MIGRATIONS[applied..] {
+            tx.execute_batch(sql)?;
+        }
+        tx.pragma_update(None, "user_version", MIGRATIONS.len())?;
+        tx.commit()?;
         Ok(())
     }
 
