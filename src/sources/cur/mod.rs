@@ -9,6 +9,7 @@ mod csv_reader;
 mod groups;
 mod gzip;
 mod layout;
+mod parquet_file;
 mod parquet_pages;
 mod parquet_reader;
 

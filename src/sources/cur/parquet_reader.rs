@@ -13,6 +13,7 @@ use super::csv_reader::json_tags;
 use super::layout::{
     Cell, Charges, Columns, DayCache, FieldError, Layout, TagSource, Typed, tag_key_matches,
 };
+use super::parquet_file::ParquetFile;
 use super::parquet_pages::{Conv, Kind, PageColumn, int32_cell, int64_cell};
 use crate::error::Error;
 use crate::ledger::SeriesFacts;
@@ -23,7 +24,6 @@ use parquet::data_type::{ByteArray, FixedLenByteArray};
 use parquet::file::reader::{FileReader, RowGroupReader, SerializedFileReader};
 use parquet::schema::types::ColumnDescPtr;
 use std::collections::HashMap;
-use std::fs::File;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -337,7 +337,8 @@ enum TagPlan {
 /// Reads a CUR 2.0, Athena legacy CUR or FOCUS Parquet file into daily facts.
 pub fn read_parquet(path: &Path, options: &ReadOptions) -> Result<SeriesFacts> {
     let shown = path.display().to_string();
-    let file = File::open(path).map_err(|e| Error::input(format!("{shown}: cannot open: {e}")))?;
+    let file =
+        ParquetFile::open(path).map_err(|e| Error::input(format!("{shown}: cannot open: {e}")))?;
     let reader = SerializedFileReader::new(file)
         .map_err(|e| Error::input(format!("{shown}: not a readable Parquet file: {e}")))?;
     let meta = reader.metadata();
@@ -431,7 +432,7 @@ pub fn read_parquet(path: &Path, options: &ReadOptions) -> Result<SeriesFacts> {
         .map(|f| amortization.contains(&Some(*f)))
         .collect();
     let job = Job {
-        path,
+        reader: &reader,
         shown: &shown,
         layout: &layout,
         plans: &plans,
@@ -465,7 +466,7 @@ pub fn read_parquet(path: &Path, options: &ReadOptions) -> Result<SeriesFacts> {
 }
 
 struct Job<'a> {
-    path: &'a Path,
+    reader: &'a SerializedFileReader<ParquetFile>,
     shown: &'a str,
     layout: &'a Layout,
     plans: &'a [Plan],
@@ -486,34 +487,16 @@ impl Job<'_> {
         let mut days = DayCache::default();
         let mut charges = Charges::default();
         let mut key_cache: HashMap<Vec<u8>, Option<usize>> = HashMap::new();
-        // Each worker has its own file handle: clones of one `File` share the read offset.
-        let mut reader = None;
         loop {
             let Some(part) = self.parts.get(self.next.fetch_add(1, Ordering::Relaxed)) else {
                 return Ok(agg);
             };
-            if reader.is_none() {
-                let file = File::open(self.path)
-                    .map_err(|e| Error::input(format!("{}: cannot open: {e}", self.shown)))?;
-                reader = Some(SerializedFileReader::new(file).map_err(|e| {
-                    Error::input(format!("{}: not a readable Parquet file: {e}", self.shown))
-                })?);
-            }
-            let reader = reader.as_ref().expect("opened above");
-            self.part(
-                reader,
-                part,
-                &mut agg,
-                &mut days,
-                &mut charges,
-                &mut key_cache,
-            )?;
+            self.part(part, &mut agg, &mut days, &mut charges, &mut key_cache)?;
         }
     }
 
     fn part(
         &self,
-        reader: &SerializedFileReader<File>,
         part: &Part,
         agg: &mut Aggregator,
         days: &mut DayCache,
@@ -524,7 +507,7 @@ impl Job<'_> {
         let fail = |e: parquet::errors::ParquetError| {
             Error::input(format!("{shown}: row group {g}: cannot read: {e}"))
         };
-        let rg = reader.get_row_group(g).map_err(fail)?;
+        let rg = self.reader.get_row_group(g).map_err(fail)?;
         let mut cols: Vec<KeyColumn> = self
             .plans
             .iter()
