@@ -10,7 +10,6 @@ use parquet::errors::{ParquetError, Result};
 use parquet::file::reader::{ChunkReader, Length};
 use std::fs::File;
 use std::io::{BufReader, Read};
-use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -21,6 +20,7 @@ pub struct ParquetFile {
 }
 
 impl ParquetFile {
+    /// Opens the file at `path`.
     pub fn open(path: &Path) -> std::io::Result<Self> {
         let file = File::open(path)?;
         let len = file.metadata()?.len();
@@ -28,6 +28,15 @@ impl ParquetFile {
             file: Arc::new(file),
             len,
         })
+    }
+}
+
+impl ParquetFile {
+    fn read_at(&self, start: u64) -> ReadAt {
+        ReadAt {
+            file: Arc::clone(&self.file),
+            at: start,
+        }
     }
 }
 
@@ -41,22 +50,19 @@ impl ChunkReader for ParquetFile {
     type T = BufReader<ReadAt>;
 
     fn get_read(&self, start: u64) -> Result<Self::T> {
-        Ok(BufReader::new(ReadAt {
-            file: Arc::clone(&self.file),
-            at: start,
-        }))
+        Ok(BufReader::new(self.read_at(start)))
     }
 
     fn get_bytes(&self, start: u64, length: usize) -> Result<Bytes> {
         let mut buffer = vec![0; length];
-        self.file.read_exact_at(&mut buffer, start).map_err(|e| {
+        self.read_at(start).read_exact(&mut buffer).map_err(|e| {
             ParquetError::EOF(format!("reading {length} bytes at offset {start}: {e}"))
         })?;
         Ok(buffer.into())
     }
 }
 
-/// Reads a file onwards from a position, without moving the file's own offset.
+/// Reads a file onwards from a position (on Unix without moving the file's own offset).
 pub struct ReadAt {
     file: Arc<File>,
     at: u64,
@@ -64,8 +70,34 @@ pub struct ReadAt {
 
 impl Read for ReadAt {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.file.read_at(buf, self.at)?;
+        #[cfg(unix)]
+        let n = std::os::unix::fs::FileExt::read_at(&*self.file, buf, self.at)?;
+        // Moves the file's offset too, which nothing here uses.
+        #[cfg(windows)]
+        let n = std::os::windows::fs::FileExt::seek_read(&*self.file, buf, self.at)?;
         self.at += n as u64;
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_at_positions_and_names_a_read_past_the_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.parquet");
+        std::fs::write(&path, (0..100u8).collect::<Vec<_>>()).unwrap();
+        let file = ParquetFile::open(&path).unwrap();
+        assert_eq!(file.len(), 100);
+        assert_eq!(&file.get_bytes(10, 5).unwrap()[..], [10, 11, 12, 13, 14]);
+        let mut tail = Vec::new();
+        file.get_read(95).unwrap().read_to_end(&mut tail).unwrap();
+        assert_eq!(tail, [95, 96, 97, 98, 99]);
+        // Positions are independent: an earlier read does not move a later one.
+        assert_eq!(&file.get_bytes(0, 2).unwrap()[..], [0, 1]);
+        let error = file.get_bytes(98, 5).unwrap_err().to_string();
+        assert!(error.contains("5 bytes at offset 98"), "{error}");
     }
 }
