@@ -1,9 +1,10 @@
 //! A Parquet file read by position (`pread`), shared by the reader threads.
 //!
 //! The parquet crate reads a `File` by cloning its descriptor, seeking and closing the
-//! clone, twice per page (for the header, then for the data): eight system calls a page,
-//! 55,000 on the benchmark file. Positioned reads need neither a clone nor a seek, so one
-//! open file serves every thread, with two reads a page.
+//! clone, twice per page (for the header, then for the data), and reads 8 KB for each
+//! header: 55,000 system calls and 125 MB on the benchmark file. Positioned reads need
+//! neither a clone nor a seek, so one open file serves every thread, with two or three
+//! short reads a page: 13,600 and 85 MB.
 
 use bytes::Bytes;
 use parquet::errors::{ParquetError, Result};
@@ -12,6 +13,10 @@ use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::Path;
 use std::sync::Arc;
+
+/// Bytes read at a time for a page header, which is usually shorter (a longer one takes
+/// more reads).
+const HEADER_BUFFER: usize = 512;
 
 /// An open Parquet file, read at positions.
 pub struct ParquetFile {
@@ -49,8 +54,10 @@ impl Length for ParquetFile {
 impl ChunkReader for ParquetFile {
     type T = BufReader<ReadAt>;
 
+    /// A reader for a page header: a few hundred bytes are buffered, not `BufReader`'s 8 KB
+    /// (40 MB copied for nothing on the reference file, whose page data is read apart).
     fn get_read(&self, start: u64) -> Result<Self::T> {
-        Ok(BufReader::new(self.read_at(start)))
+        Ok(BufReader::with_capacity(HEADER_BUFFER, self.read_at(start)))
     }
 
     fn get_bytes(&self, start: u64, length: usize) -> Result<Bytes> {
