@@ -12,7 +12,15 @@ Median of --runs runs, each in a fresh process; peak RSS of each process.
   python3 bench/ingest.py --rows 5000000         # the reference file: 5.59 M line items
 
 Creates target/bench-venv (duckdb, polars, pyarrow, numpy from PyPI) on first use and builds
-the release binary unless --no-build.
+the release binary unless --no-build or --binary.
+
+What bounds the Parquet ratio: costwatch reading only the reference query's columns (plus
+the line-item type), the others its facts need dropped by bench/reference_columns.patch:
+
+  git apply bench/reference_columns.patch && cargo build --release \
+    && cp target/release/costwatch /tmp/costwatch-reference-columns \
+    && git apply -R bench/reference_columns.patch
+  python3 bench/ingest.py --rows 5000000 --binary /tmp/costwatch-reference-columns --formats parquet
 """
 import argparse
 import glob
@@ -159,6 +167,8 @@ def main():
                     help="wait for this system idle fraction before each costwatch run and each "
                          "engine's runs")
     ap.add_argument("--no-build", action="store_true")
+    ap.add_argument("--binary", help="costwatch binary to run instead of target/release/costwatch "
+                                     "(not built), e.g. one built with bench/reference_columns.patch")
     a = ap.parse_args()
 
     ensure_venv()
@@ -166,9 +176,9 @@ def main():
     if not os.path.exists(os.path.join(data, "ground_truth.json")):
         subprocess.run([PY, os.path.join(SHARED, "gen_cur.py"), "--rows", str(a.rows), "--out", data], check=True)
     truth = json.load(open(os.path.join(data, "ground_truth.json")))
-    if not a.no_build:
+    if not (a.no_build or a.binary):
         subprocess.run(["cargo", "build", "--release", "--bin", "costwatch"], cwd=REPO, check=True)
-    binary = os.path.join(REPO, "target", "release", "costwatch")
+    binary = a.binary or os.path.join(REPO, "target", "release", "costwatch")
 
     files = {"parquet": sorted(glob.glob(f"{data}/cur2/**/*.parquet", recursive=True)),
              "csv": sorted(glob.glob(f"{data}/legacy/**/*.csv.gz", recursive=True))}
