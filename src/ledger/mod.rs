@@ -41,7 +41,7 @@ impl Ledger {
         let conn =
             Connection::open(path).with_context(|| format!("opening ledger {}", path.display()))?;
         // 16 KiB pages for a new ledger (no effect on an existing one): a billing period's
-        // load writes a fifth fewer bytes of page headers and WAL frames than with 4 KiB.
+        // load writes a fifth fewer bytes than with 4 KiB.
         conn.pragma_update(None, "page_size", 16 * 1024)?;
         // A rollback journal, not a WAL: one costwatch process at a time holds a ledger (the
         // lock file), so a WAL's concurrent readers would buy nothing, while a load would be

@@ -34,9 +34,7 @@ impl ParquetFile {
             len,
         })
     }
-}
 
-impl ParquetFile {
     fn read_at(&self, start: u64) -> ReadAt {
         ReadAt {
             file: Arc::clone(&self.file),
