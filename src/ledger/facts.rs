@@ -172,19 +172,8 @@ impl SeriesFacts {
             .zip(0..)
             .map(|(s, i)| (s.key.clone(), i))
             .collect();
-        let ids: Vec<u32> = more
-            .series
-            .into_iter()
-            .map(|s| {
-                let next = u32::try_from(self.series.len()).expect("fewer than 2^32 series");
-                let id = *index.entry(s.key.clone()).or_insert(next);
-                if id == next {
-                    self.series.push(s);
-                } else {
-                    self.series[id as usize].take_names(&s);
-                }
-                id
-            })
+        let ids: Vec<u32> = (more.series.into_iter())
+            .map(|s| self.add_series(&mut index, s))
             .collect();
         let mut at: HashMap<(NaiveDate, u32), usize, FxBuildHasher> = (self.amounts.iter())
             .enumerate()
@@ -208,6 +197,23 @@ impl SeriesFacts {
                 }
             }
         }
+    }
+
+    /// The index of `series` (found by key in `index`, which maps these series' keys to their
+    /// indices), added if new; a series already here takes its names where it has none.
+    fn add_series(
+        &mut self,
+        index: &mut HashMap<SeriesKey, u32, FxBuildHasher>,
+        series: Series,
+    ) -> u32 {
+        let next = u32::try_from(self.series.len()).expect("fewer than 2^32 series");
+        let id = *index.entry(series.key.clone()).or_insert(next);
+        if id == next {
+            self.series.push(series);
+        } else {
+            self.series[id as usize].take_names(&series);
+        }
+        id
     }
 
     /// The billing periods of the series.
@@ -242,13 +248,7 @@ impl From<&Facts> for SeriesFacts {
                 service_name: v.service_name.clone(),
                 usage_unit: v.usage_unit.clone(),
             };
-            let next = out.series.len() as u32;
-            let series = *index.entry(named.key.clone()).or_insert(next);
-            if series == next {
-                out.series.push(named);
-            } else {
-                out.series[series as usize].take_names(&named);
-            }
+            let series = out.add_series(&mut index, named);
             out.amounts.push(DailyAmount {
                 day: k.day,
                 series,
@@ -623,8 +623,7 @@ type AmountRow = (NaiveDate, i64, [f64; 3]);
 /// id (amounts of the same day and series summed), up to [`INSERT_ROWS`] of one day per
 /// statement, the day bound once: the B-tree then grows at the right edge of each day, and
 /// within a statement SQLite appends to the page its cursor is on instead of descending
-/// from the root for every row. The
-/// page cache is enlarged for the load. `OR IGNORE` spares SQLite a statement journal (a
+/// from the root for every row. The page cache is enlarged for the load. `OR IGNORE` spares SQLite a statement journal (a
 /// multi-row insert that may abort must be able to undo itself: a copy of every page it
 /// touches, spilled to a temporary file); facts are unique by key, and a statement that
 /// inserts fewer rows than it was given is reported as an error.

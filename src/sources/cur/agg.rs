@@ -7,9 +7,8 @@
 //! once per series at the end, in the ledger's form ([`SeriesFacts`]).
 
 use super::groups::{DailyGroups, Delay, Ids, Key, Merge, hash};
-use super::layout::Cell;
+use super::layout::{Cell, epoch};
 use crate::ledger::{ChargeCategory, DailyAmount, Series, SeriesFacts, SeriesKey, Text};
-use chrono::NaiveDate;
 use std::collections::HashMap;
 
 /// FxHash as rustc-hash 2 has it: fast for short keys and well mixed in the low bits the
@@ -379,7 +378,7 @@ impl Aggregator {
                 }
             })
             .collect();
-        let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date");
+        let epoch = epoch();
         let amounts = self
             .days
             .into_vec()

@@ -10,6 +10,7 @@
 //! address-translation cache.
 
 use super::agg::FxBuild;
+use super::layout::epoch;
 use chrono::Datelike;
 use std::hash::{BuildHasher, Hash};
 
@@ -276,8 +277,7 @@ impl<V: Merge> DailyGroups<V> {
 
 /// The day number of the first day of the month of `day` (days since 1970-01-01).
 fn month_start(day: i32) -> i32 {
-    let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date");
-    epoch
+    epoch()
         .checked_add_signed(chrono::TimeDelta::days(i64::from(day)))
         .map_or(day, |date| day - date.day0() as i32)
 }

@@ -215,7 +215,8 @@ fn digits(b: &[u8]) -> Option<u32> {
     Some(n)
 }
 
-fn epoch() -> NaiveDate {
+/// 1970-01-01, day 0 of the day numbers.
+pub fn epoch() -> NaiveDate {
     NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date")
 }
 

@@ -36,6 +36,8 @@ struct Part {
     group: usize,
     start: usize,
     rows: usize,
+    /// The file's row number (from 0) of the part's first row.
+    file_row: usize,
 }
 
 /// Rows below which a row group is not cut.
@@ -48,6 +50,7 @@ const MIN_PART_ROWS: usize = 64 * 1024;
 /// reads the column dictionaries again, so only the last groups are cut.
 fn parts(sizes: &[usize], workers: usize) -> Vec<Part> {
     let mut out = Vec::new();
+    let mut group_row = 0;
     for (group, &size) in sizes.iter().enumerate() {
         let last = group + workers >= sizes.len();
         let count = if last {
@@ -61,8 +64,10 @@ fn parts(sizes: &[usize], workers: usize) -> Vec<Part> {
                 group,
                 start,
                 rows: size * (i + 1) / count - start,
+                file_row: group_row + start,
             }
         }));
+        group_row += size;
     }
     out
 }
@@ -415,14 +420,7 @@ pub fn read_parquet(path: &Path, options: &ReadOptions) -> Result<SeriesFacts> {
             }
         }
     };
-    let groups = reader.num_row_groups();
-    let mut first_row = Vec::with_capacity(groups);
-    let mut rows = 0i64;
-    for g in 0..groups {
-        first_row.push(rows);
-        rows += meta.row_group(g).num_rows();
-    }
-    let sizes: Vec<usize> = (0..groups)
+    let sizes: Vec<usize> = (0..reader.num_row_groups())
         .map(|g| meta.row_group(g).num_rows().max(0) as usize)
         .collect();
     let parts = parts(&sizes, options.threads.max(1));
@@ -439,7 +437,6 @@ pub fn read_parquet(path: &Path, options: &ReadOptions) -> Result<SeriesFacts> {
         slot_of: &slot_of,
         tag_plan: &tag_plan,
         tag_keys: &options.tag_keys,
-        first_row: &first_row,
         sparse: &sparse,
         parts: &parts,
         next: AtomicUsize::new(0),
@@ -473,7 +470,6 @@ struct Job<'a> {
     slot_of: &'a [usize],
     tag_plan: &'a TagPlan,
     tag_keys: &'a [String],
-    first_row: &'a [i64],
     /// Per key column: whether only some rows read it.
     sparse: &'a [bool],
     parts: &'a [Part],
@@ -559,7 +555,7 @@ impl Job<'_> {
             let row_error = |r: usize, e: FieldError| {
                 Error::input(format!(
                     "{shown}: row {}, column {}: {:?} is not {}",
-                    self.first_row[g] as usize + first + done + r + 1,
+                    part.file_row + done + r + 1,
                     e.column,
                     e.value,
                     e.expected
