@@ -35,7 +35,11 @@ fn main() {
                 series: scopes
                     .iter()
                     .zip(&amounts)
-                    .map(|(scope, amounts)| SeriesView { scope, amounts })
+                    .map(|(scope, amounts)| SeriesView {
+                        scope,
+                        amounts,
+                        known_from: 0,
+                    })
                     .collect(),
             };
             let runs = if n >= 100_000 { 3 } else { 20 };

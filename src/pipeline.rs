@@ -5,7 +5,7 @@ use crate::config::Config;
 use crate::error::Error;
 use crate::ledger::{AlertRecord, Forecast, Ledger, SourceReport};
 use crate::rules::builtin::money;
-use crate::rules::{self, History, Rule, RuleFailure};
+use crate::rules::{self, History, Rule, RuleFailure, RuleTiming};
 use crate::sources::billing_metrics::BillingMetricsSource;
 use crate::sources::cost_explorer::CostExplorerSource;
 use crate::sources::files::FilesSource;
@@ -34,6 +34,8 @@ pub struct RunSummary {
     pub rules_run: usize,
     pub series_evaluated: usize,
     pub rule_failures: Vec<RuleFailure>,
+    /// Each rule's time and findings.
+    pub rule_timings: Vec<RuleTiming>,
     pub alerts: Vec<AlertRecord>,
     pub findings_updated: usize,
     pub findings_resolved: usize,
@@ -41,6 +43,8 @@ pub struct RunSummary {
     pub deliveries: Vec<(i64, Result<String, String>)>,
     /// The newest cost forecast in the ledger covering the run date.
     pub forecast: Option<Forecast>,
+    /// Which rules cannot alert yet for want of history, in words.
+    pub learning: Option<String>,
 }
 
 /// What a backtest found: the alerts it would have sent and the rules that failed, by billing day.
@@ -153,22 +157,31 @@ impl Job {
             rules_run: self.rules.len(),
             series_evaluated: 0,
             rule_failures: Vec::new(),
+            rule_timings: Vec::new(),
             alerts: Vec::new(),
             findings_updated: 0,
             findings_resolved: 0,
             deliveries: Vec::new(),
             forecast: self.ledger.latest_forecast(run_date)?,
+            learning: None,
         };
-        let notes: Vec<String> = summary.forecast.iter().map(forecast_note).collect();
+        if let Some(day) = evaluated_day {
+            summary.learning = rules::learning_note(&self.rules, history.days_known(day));
+        }
+        let notes: Vec<String> = (summary.forecast.iter().map(forecast_note))
+            .chain(summary.learning.clone())
+            .collect();
         if let Some(day) = evaluated_day {
             let snapshot = history.snapshot(day, self.config.detection.history_days as usize);
             summary.series_evaluated = snapshot.series.len();
             let evaluation = rules::evaluate_all(&self.rules, &snapshot);
             let problems = problems(&summary.sources, &evaluation.failures);
             let ran: Vec<&str> = evaluation.succeeded.iter().map(String::as_str).collect();
+            let start = std::time::Instant::now();
             let outcome = self.ledger.in_transaction(!dry_run, |ledger| {
                 let outcome = lifecycle::apply(
                     ledger,
+                    history.source(),
                     run_date,
                     day,
                     evaluation.findings,
@@ -178,7 +191,13 @@ impl Job {
                 self.queue_digest(ledger, run_date, &outcome.alerts, &notes, &problems)?;
                 Ok(outcome)
             })?;
+            tracing::info!(
+                alerts = outcome.alerts.len(),
+                seconds = start.elapsed().as_secs_f64(),
+                "findings applied"
+            );
             summary.rule_failures = evaluation.failures;
+            summary.rule_timings = evaluation.timings;
             summary.alerts = outcome.alerts;
             summary.findings_updated = outcome.updated;
             summary.findings_resolved = outcome.resolved;
@@ -254,6 +273,7 @@ impl Job {
                 let ran: Vec<&str> = evaluation.succeeded.iter().map(String::as_str).collect();
                 let outcome = lifecycle::apply(
                     ledger,
+                    history.source(),
                     run_date,
                     day,
                     evaluation.findings,
@@ -270,7 +290,15 @@ impl Job {
     fn load_history(&self, first_run: NaiveDate, last_run: NaiveDate) -> Result<History> {
         let d = &self.config.detection;
         let back = Days::new((d.history_days + d.max_data_lag_days) as u64);
-        History::load(&self.ledger, first_run - back, last_run)
+        let start = std::time::Instant::now();
+        let history = History::load(&self.ledger, first_run - back, last_run)?;
+        tracing::info!(
+            source = history.source(),
+            series = history.len(),
+            seconds = start.elapsed().as_secs_f64(),
+            "history loaded"
+        );
+        Ok(history)
     }
 }
 

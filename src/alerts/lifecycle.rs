@@ -18,10 +18,12 @@ pub struct Outcome {
     pub resolved: usize,
 }
 
-/// Applies the findings of a run dated `run_date` that evaluated `day`. Only rules in
-/// `rules_ran` may have their quiet findings resolved (a failed rule's findings stay open).
+/// Applies the findings of a run dated `run_date` that evaluated `day` on the facts of
+/// `source`. Only rules in `rules_ran` may have their quiet findings resolved (a failed
+/// rule's findings stay open).
 pub fn apply(
     ledger: &Ledger,
+    source: &str,
     run_date: NaiveDate,
     day: NaiveDate,
     mut findings: Vec<Finding>,
@@ -39,8 +41,12 @@ pub fn apply(
         match ledger.open_finding(&f.scope.key())? {
             None => {
                 let id = ledger.open_new_finding(f)?;
-                out.alerts
-                    .push(ledger.insert_alert(run_date, id, "new", &explained(ledger, f))?);
+                out.alerts.push(ledger.insert_alert(
+                    run_date,
+                    id,
+                    "new",
+                    &explained(ledger, source, f),
+                )?);
             }
             Some(open) if open.last_day >= f.day && f.severity <= open.alerted_severity => {
                 // Already seen for this day (a rerun, or a second rule on the same scope).
@@ -51,7 +57,7 @@ pub fn apply(
                     run_date,
                     open.id,
                     "escalated",
-                    &explained(ledger, f),
+                    &explained(ledger, source, f),
                 )?);
             }
             Some(open) => {
@@ -68,10 +74,10 @@ pub fn apply(
 
 /// `f` with its root cause, unless the rule gave one itself. The root cause is an extra: if
 /// it cannot be worked out, the alert goes without it.
-fn explained(ledger: &Ledger, f: &Finding) -> Finding {
+fn explained(ledger: &Ledger, source: &str, f: &Finding) -> Finding {
     let mut f = f.clone();
     if f.detail.is_none() {
-        f.detail = root_cause::explain(ledger, &f).unwrap_or_else(|e| {
+        f.detail = root_cause::explain(ledger, source, &f).unwrap_or_else(|e| {
             tracing::warn!(rule = %f.rule, error = %e, "no root cause for this alert");
             None
         });
@@ -114,7 +120,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let ledger = Ledger::open(&dir.path().join("l.db")).unwrap();
         let apply_on = |run: &str, data: &str, findings: Vec<Finding>| {
-            apply(&ledger, day(run), day(data), findings, &["spike"], 3).unwrap()
+            apply(&ledger, "cur", day(run), day(data), findings, &["spike"], 3).unwrap()
         };
         let first = apply_on(
             "2026-03-02",
@@ -173,6 +179,7 @@ mod tests {
         let ledger = Ledger::open(&dir.path().join("l.db")).unwrap();
         apply(
             &ledger,
+            "cur",
             day("2026-03-02"),
             day("2026-03-01"),
             vec![finding("2026-03-01", Severity::Info)],
@@ -182,6 +189,7 @@ mod tests {
         .unwrap();
         let out = apply(
             &ledger,
+            "cur",
             day("2026-03-10"),
             day("2026-03-09"),
             vec![],

@@ -3,7 +3,7 @@
 //! change is: the accounts, services and usage types the scope leaves open, regions and tags.
 
 use super::or;
-use crate::ledger::{Ledger, ScopeCost};
+use crate::ledger::{Ledger, ScopeCost, ScopeFilter};
 use crate::rules::Finding;
 use crate::rules::builtin::money;
 use anyhow::Result;
@@ -36,16 +36,23 @@ fn windows(f: &Finding) -> (NaiveDate, NaiveDate) {
     (recent_from, base_from)
 }
 
-/// The root cause of `f` from the ledger's facts, or `None` when they show no increase.
-pub fn explain(ledger: &Ledger, f: &Finding) -> Result<Option<String>> {
+/// The root cause of `f` from the facts of `source` (the one the rules read), or `None`
+/// when they show no increase.
+pub fn explain(ledger: &Ledger, source: &str, f: &Finding) -> Result<Option<String>> {
     let (recent_from, base_from) = windows(f);
-    // Days before the ledger's first day are unknown, not zero.
-    let base_from = match ledger.day_range()? {
-        Some((first, _)) => base_from.max(first).min(recent_from),
+    let s = &f.scope;
+    // Days before the account's first day with data are unknown, not zero.
+    let base_from = match ledger.usage_start(source, &s.account)? {
+        Some(first) => base_from.max(first).min(recent_from),
         None => return Ok(None),
     };
-    let s = &f.scope;
-    let rows = ledger.scope_costs(&s.account, &s.service_code, &s.usage_type, base_from, f.day)?;
+    let scope = ScopeFilter {
+        source,
+        account: &s.account,
+        service_code: &s.service_code,
+        usage_type: &s.usage_type,
+    };
+    let rows = ledger.scope_costs(scope, base_from, f.day)?;
     let days = |from: NaiveDate, to: NaiveDate| (to - from).num_days().max(1) as f64;
     let windows = Windows {
         rows: &rows,
@@ -308,7 +315,9 @@ mod tests {
                 &[],
             )
             .unwrap();
-        let text = explain(&ledger, &finding("spike", 20)).unwrap().unwrap();
+        let text = explain(&ledger, "cur", &finding("spike", 20))
+            .unwrap()
+            .unwrap();
         assert!(text.contains("from 100 to 500 Hrs/day"), "{text}");
         assert!(text.contains("not a price change"), "{text}");
         assert!(
@@ -332,7 +341,9 @@ mod tests {
                 &[],
             )
             .unwrap();
-        let text = explain(&ledger, &finding("shift", 20)).unwrap().unwrap();
+        let text = explain(&ledger, "cur", &finding("shift", 20))
+            .unwrap()
+            .unwrap();
         assert!(
             text.contains("price went from $0.10 to $0.30 per Hrs"),
             "{text}"

@@ -1,11 +1,11 @@
 //! `costwatch backtest`: replay the daily job over a date range.
 
-use super::{Cli, Input, open_job};
+use super::{Cli, Format, Input, open_job};
 use crate::error::EXIT_OK;
 use crate::rules::builtin::money;
 use anyhow::Result;
 use chrono::NaiveDate;
-use clap::{Args, ValueEnum};
+use clap::Args;
 
 #[derive(Debug, Args)]
 pub struct BacktestArgs {
@@ -20,13 +20,6 @@ pub struct BacktestArgs {
     /// Output format: a table, or a JSON array of alerts (what ../shared/scenarios/score.py reads).
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
-}
-
-/// Output format of the alerts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    Text,
-    Json,
 }
 
 pub fn execute(cli: &Cli, args: &BacktestArgs) -> Result<i32> {

@@ -63,9 +63,17 @@ pub struct Input {
     /// Config file (default: ./costwatch.toml when present).
     #[arg(long, value_name = "PATH")]
     pub config: Option<PathBuf>,
-    /// A CUR or FOCUS file, or a folder of them, used as the only source (no config needed).
+    /// A CUR or FOCUS file, or a folder of them, used as the only source (no config needed);
+    /// repeat it for several.
     #[arg(long, value_name = "PATH")]
-    pub data: Option<PathBuf>,
+    pub data: Vec<PathBuf>,
+}
+
+/// Output format of a command's result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
 }
 
 impl Cli {
@@ -84,20 +92,20 @@ impl Cli {
 /// Loads the config (or defaults for `--data`), takes the ledger lock and opens the job.
 fn open_job(cli: &Cli, input: &Input) -> Result<(Job, LedgerLock)> {
     let default_config = Path::new("costwatch.toml");
-    let mut config = match (&input.config, &input.data) {
+    let mut config = match (&input.config, input.data.is_empty()) {
         (Some(path), _) => Config::load(path)?,
-        (None, Some(_)) => Config::default(),
-        (None, None) if default_config.exists() => Config::load(default_config)?,
-        (None, None) => {
+        (None, false) => Config::default(),
+        (None, true) if default_config.exists() => Config::load(default_config)?,
+        (None, true) => {
             return Err(Error::config(
                 "no configuration: pass --config PATH or --data PATH (or write one with `costwatch init`)",
             )
             .into());
         }
     };
-    if let Some(data) = &input.data {
+    if !input.data.is_empty() {
         config.sources.files = Some(crate::config::FilesSource {
-            paths: vec![data.clone()],
+            paths: input.data.clone(),
         });
     }
     let ledger_path = cli

@@ -1,7 +1,7 @@
 //! `costwatch rule`: write, test and list rules (built-in and WebAssembly plugins).
 
 use super::Cli;
-use super::backtest::Format;
+use super::Format;
 use crate::config::{Config, FilesSource, RuleConfig};
 use crate::error::{EXIT_FAILED, EXIT_OK, Error};
 use crate::ledger::Ledger;

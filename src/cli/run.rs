@@ -1,6 +1,6 @@
 //! `costwatch run`: the daily job.
 
-use super::{Cli, Input, open_job};
+use super::{Cli, Format, Input, open_job};
 use crate::error::{EXIT_FAILED, EXIT_OK};
 use crate::pipeline::RunSummary;
 use crate::rules::builtin::money;
@@ -18,13 +18,19 @@ pub struct RunArgs {
     /// Ingest and evaluate, print what would be sent, but keep no findings and send nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Output format of the run summary.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
 }
 
 pub fn execute(cli: &Cli, args: &RunArgs) -> Result<i32> {
     let (job, _lock) = open_job(cli, &args.input)?;
     let date = args.date.unwrap_or_else(|| Utc::now().date_naive());
     let summary = job.run(date, args.dry_run)?;
-    print!("{}", render(&summary));
+    match args.format {
+        Format::Text => print!("{}", render(&summary)),
+        Format::Json => println!("{}", serde_json::to_string_pretty(&summary)?),
+    }
     Ok(if summary.failed() {
         EXIT_FAILED
     } else {
@@ -62,6 +68,15 @@ fn render(s: &RunSummary) -> String {
             "  forecast:  {}\n",
             crate::pipeline::forecast_note(forecast)
         );
+    }
+    if let Some(learning) = &s.learning {
+        out += &format!("  {learning}\n");
+    }
+    if !s.rule_timings.is_empty() {
+        let times: Vec<String> = (s.rule_timings.iter())
+            .map(|t| format!("{} {:.2}s", t.rule, t.seconds))
+            .collect();
+        out += &format!("  rule time: {}\n", times.join(", "));
     }
     for f in &s.rule_failures {
         out += &format!("  rule {} FAILED: {}\n", f.rule, f.error);

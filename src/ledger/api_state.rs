@@ -47,8 +47,7 @@ impl Ledger {
         &self,
         mapping: &HashMap<String, (String, String)>,
     ) -> Result<()> {
-        let tx = self.conn.unchecked_transaction()?;
-        {
+        self.atomically(|tx| {
             let mut upsert = tx.prepare(
                 "INSERT INTO usage_type_services (usage_type, service_code, service_name) VALUES (?1, ?2, ?3)
                  ON CONFLICT (usage_type) DO UPDATE SET service_code = ?2, service_name = ?3",
@@ -56,9 +55,8 @@ impl Ledger {
             for (usage_type, (code, name)) in mapping {
                 upsert.execute(params![usage_type, code, name])?;
             }
-        }
-        tx.commit()?;
-        Ok(())
+            Ok(())
+        })
     }
 
     /// Stores a forecast (replacing one made the same day for the same period and metric).

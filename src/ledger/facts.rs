@@ -1,4 +1,4 @@
-//! Daily cost facts: writing a billing period, reading usage series and day totals.
+//! Daily cost facts: their types, and writing a billing period or a set of days.
 
 use super::Ledger;
 use anyhow::Result;
@@ -261,32 +261,6 @@ impl From<&Facts> for SeriesFacts {
     }
 }
 
-/// Daily usage cost of one series (account × service × usage type), summed over regions.
-#[derive(Debug, Clone)]
-pub struct SeriesCosts {
-    pub account: String,
-    pub service_code: String,
-    pub service_name: String,
-    pub usage_type: String,
-    /// `(day, unblended cost)`, ascending, days without spend absent.
-    pub days: Vec<(NaiveDate, f64)>,
-}
-
-/// Usage cost of one day of a scope, split by the dimensions a root cause is told in.
-#[derive(Debug, Clone)]
-pub struct ScopeCost {
-    pub day: NaiveDate,
-    pub account: String,
-    /// Service name, else product code.
-    pub service: String,
-    pub usage_type: String,
-    pub region: String,
-    pub tags: String,
-    pub usage_unit: String,
-    pub cost: f64,
-    pub usage_amount: f64,
-}
-
 /// An input file as last seen: path, size, modification time and the billing periods it held.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileStamp {
@@ -295,13 +269,6 @@ pub struct FileStamp {
     pub modified_ns: i64,
     pub periods: Vec<String>,
 }
-
-/// Sources in order of preference: rules read the most detailed source that has data in the
-/// window, and only that one. Sources name services and usage types differently (CUR product
-/// codes, Cost Explorer service names, service-level billing metrics), so mixing them day by day
-/// would make series appear and vanish, which reads as new spend or drops.
-const SOURCE_RANK_SQL: &str =
-    "CASE source WHEN 'cur' THEN 0 WHEN 'cost_explorer' THEN 1 ELSE 2 END";
 
 impl Ledger {
     /// Replaces every fact of `source` in `periods` with `facts`, in one transaction:
@@ -314,7 +281,30 @@ impl Ledger {
         facts: &SeriesFacts,
         files: &[FileStamp],
     ) -> Result<usize> {
-        let tx = self.conn.unchecked_transaction()?;
+        self.write_facts(source, periods, facts, files, Write::New)
+    }
+
+    /// Adds `facts` to those of `source`: an amount whose series and day are in the ledger
+    /// already is summed into it (another file of a billing period replaced earlier in the
+    /// same transaction). Records the stamps of the files read; returns the days written.
+    pub fn add_facts(
+        &self,
+        source: &str,
+        facts: &SeriesFacts,
+        files: &[FileStamp],
+    ) -> Result<usize> {
+        self.write_facts(source, &[], facts, files, Write::Sum)
+    }
+
+    fn write_facts(
+        &self,
+        source: &str,
+        periods: &[String],
+        facts: &SeriesFacts,
+        files: &[FileStamp],
+        write: Write,
+    ) -> Result<usize> {
+        self.atomically(|tx| {
         for file in files {
             tx.execute(
                 "INSERT INTO ingested_files (path, size, modified_ns, billing_periods) VALUES (?1, ?2, ?3, ?4)
@@ -337,9 +327,8 @@ impl Ledger {
                 params![source, period],
             )?;
         }
-        let days = insert_facts(&tx, source, facts)?;
-        tx.commit()?;
-        Ok(days)
+        insert_facts(tx, source, facts, write)
+        })
     }
 
     /// Replaces every fact of `source` on `days` with `facts` and records the days as fetched
@@ -351,128 +340,34 @@ impl Ledger {
         facts: &Facts,
         fetched_on: NaiveDate,
     ) -> Result<usize> {
-        let tx = self.conn.unchecked_transaction()?;
-        for day in days {
-            tx.execute(
-                "DELETE FROM daily_amounts WHERE day = ?2
+        self.atomically(|tx| {
+            for day in days {
+                tx.execute(
+                    "DELETE FROM daily_amounts WHERE day = ?2
                    AND series IN (SELECT id FROM cost_series WHERE source = ?1)",
-                params![source, day],
-            )?;
-            tx.execute(
-                "INSERT INTO fetched_days (source, day, fetched_at) VALUES (?1, ?2, ?3)
+                    params![source, day],
+                )?;
+                tx.execute(
+                    "INSERT INTO fetched_days (source, day, fetched_at) VALUES (?1, ?2, ?3)
                  ON CONFLICT (source, day) DO UPDATE SET fetched_at = ?3",
-                params![source, day, fetched_on],
-            )?;
-        }
-        let written = insert_facts(&tx, source, &SeriesFacts::from(facts))?;
-        tx.commit()?;
-        Ok(written)
-    }
-
-    /// Usage cost per series and day in `[from, to]`, from the preferred source of the window.
-    /// Rules see amortized cost, what usage really costs net of savings plans and reservations:
-    /// a savings plan that lapses then shows as the price rise it is, while unblended cost
-    /// (on-demand rates for covered usage) would not move.
-    pub fn usage_series(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<SeriesCosts>> {
-        let sql = format!(
-            "WITH ranked AS (
-                SELECT *, {SOURCE_RANK_SQL} AS rank FROM daily_costs
-                WHERE day BETWEEN ?1 AND ?2 AND charge_category = 'usage'),
-             best AS (SELECT MIN(rank) AS rank FROM ranked)
-             SELECT r.account, r.service_code, MAX(r.service_name), r.usage_type, r.day, SUM(r.amortized_cost)
-             FROM ranked r JOIN best b ON r.rank = b.rank
-             GROUP BY r.account, r.service_code, r.usage_type, r.day
-             ORDER BY r.account, r.service_code, r.usage_type, r.day"
-        );
-        let mut stmt = self.conn.prepare(&sql)?;
-        let mut rows = stmt.query(params![from, to])?;
-        let mut out: Vec<SeriesCosts> = Vec::new();
-        while let Some(row) = rows.next()? {
-            let (account, service_code, usage_type): (String, String, String) =
-                (row.get(0)?, row.get(1)?, row.get(3)?);
-            let point = (row.get(4)?, row.get(5)?);
-            match out.last_mut() {
-                Some(s)
-                    if s.account == account
-                        && s.service_code == service_code
-                        && s.usage_type == usage_type =>
-                {
-                    s.days.push(point)
-                }
-                _ => out.push(SeriesCosts {
-                    account,
-                    service_code,
-                    service_name: row.get(2)?,
-                    usage_type,
-                    days: vec![point],
-                }),
+                    params![source, day, fetched_on],
+                )?;
             }
-        }
-        Ok(out)
-    }
-
-    /// Total amortized usage cost per day in `[from, to]` (preferred source of the window), ascending.
-    pub fn usage_totals(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<(NaiveDate, f64)>> {
-        let sql = format!(
-            "WITH ranked AS (
-                SELECT day, amortized_cost, {SOURCE_RANK_SQL} AS rank FROM daily_costs
-                WHERE day BETWEEN ?1 AND ?2 AND charge_category = 'usage'),
-             best AS (SELECT MIN(rank) AS rank FROM ranked)
-             SELECT r.day, SUM(r.amortized_cost) FROM ranked r JOIN best b ON r.rank = b.rank
-             GROUP BY r.day ORDER BY r.day"
-        );
-        let mut stmt = self.conn.prepare(&sql)?;
-        let rows = stmt.query_map(params![from, to], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
-    }
-
-    /// Usage facts (amortized cost) in `[from, to]` of `account` × `service_code` ×
-    /// `usage_type` (an empty string matches any), from the preferred source of the window.
-    pub fn scope_costs(
-        &self,
-        account: &str,
-        service_code: &str,
-        usage_type: &str,
-        from: NaiveDate,
-        to: NaiveDate,
-    ) -> Result<Vec<ScopeCost>> {
-        let sql = format!(
-            "WITH ranked AS (
-                SELECT *, {SOURCE_RANK_SQL} AS rank FROM daily_costs
-                WHERE day BETWEEN ?1 AND ?2 AND charge_category = 'usage'
-                  AND (?3 = '' OR account = ?3) AND (?4 = '' OR service_code = ?4)
-                  AND (?5 = '' OR usage_type = ?5)),
-             best AS (SELECT MIN(rank) AS rank FROM ranked)
-             SELECT r.day, r.account, COALESCE(NULLIF(MAX(r.service_name), ''), r.service_code),
-                    r.usage_type, r.region, r.tags, MAX(r.usage_unit),
-                    SUM(r.amortized_cost), SUM(r.usage_amount)
-             FROM ranked r JOIN best b ON r.rank = b.rank
-             GROUP BY r.day, r.account, r.service_code, r.usage_type, r.region, r.tags"
-        );
-        let mut stmt = self.conn.prepare(&sql)?;
-        let rows = stmt.query_map(params![from, to, account, service_code, usage_type], |r| {
-            Ok(ScopeCost {
-                day: r.get(0)?,
-                account: r.get(1)?,
-                service: r.get(2)?,
-                usage_type: r.get(3)?,
-                region: r.get(4)?,
-                tags: r.get(5)?,
-                usage_unit: r.get(6)?,
-                cost: r.get(7)?,
-                usage_amount: r.get(8)?,
-            })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+            insert_facts(tx, source, &SeriesFacts::from(facts), Write::New)
+        })
     }
 
     /// First and last day with any fact, if the ledger has any.
     pub fn day_range(&self) -> Result<Option<(NaiveDate, NaiveDate)>> {
-        let range: (Option<NaiveDate>, Option<NaiveDate>) =
-            self.conn
-                .query_row("SELECT MIN(day), MAX(day) FROM daily_amounts", [], |r| {
-                    Ok((r.get(0)?, r.get(1)?))
-                })?;
+        let range: (Option<NaiveDate>, Option<NaiveDate>) = self
+            .conn
+            // Two subqueries: SQLite reads a lone MIN or MAX off the key's ends, but
+            // both in one query scan the table.
+            .query_row(
+                "SELECT (SELECT MIN(day) FROM daily_amounts), (SELECT MAX(day) FROM daily_amounts)",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
         Ok(range.0.zip(range.1))
     }
 
@@ -611,6 +506,15 @@ fn series_ids(conn: &rusqlite::Connection, source: &str, facts: &SeriesFacts) ->
         .collect())
 }
 
+/// How [`insert_facts`] writes an amount whose series and day are in the ledger already.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Write {
+    /// It is an error: new facts only (the fast path, see [`insert_facts`]).
+    New,
+    /// It is summed into the one there.
+    Sum,
+}
+
 /// Rows per `INSERT` statement of [`insert_facts`] at most (a power of two).
 const INSERT_ROWS: usize = 1024;
 
@@ -623,11 +527,17 @@ type AmountRow = (NaiveDate, i64, [f64; 3]);
 /// id (amounts of the same day and series summed), up to [`INSERT_ROWS`] of one day per
 /// statement, the day bound once: the B-tree then grows at the right edge of each day, and
 /// within a statement SQLite appends to the page its cursor is on instead of descending
-/// from the root for every row. The page cache is enlarged for the load. `OR IGNORE` spares SQLite a statement journal (a
-/// multi-row insert that may abort must be able to undo itself: a copy of every page it
-/// touches, spilled to a temporary file); facts are unique by key, and a statement that
-/// inserts fewer rows than it was given is reported as an error.
-fn insert_facts(conn: &rusqlite::Connection, source: &str, facts: &SeriesFacts) -> Result<usize> {
+/// from the root for every row. The page cache is enlarged for the load. For new facts,
+/// `OR IGNORE` spares SQLite a statement journal (a multi-row insert that may abort must be
+/// able to undo itself: a copy of every page it touches, spilled to a temporary file); facts
+/// are unique by key, and a statement that inserts fewer rows than it was given is reported
+/// as an error. [`Write::Sum`] upserts instead.
+fn insert_facts(
+    conn: &rusqlite::Connection,
+    source: &str,
+    facts: &SeriesFacts,
+    write: Write,
+) -> Result<usize> {
     let cache_size: i64 = conn.pragma_query_value(None, "cache_size", |r| r.get(0))?;
     conn.pragma_update(None, "cache_size", -16 * 1024)?; // KiB
     let ids = series_ids(conn, source, facts)?;
@@ -658,9 +568,19 @@ fn insert_facts(conn: &rusqlite::Connection, source: &str, facts: &SeriesFacts) 
                 format!("(?1, ?{at}, ?{}, ?{}, ?{})", at + 1, at + 2, at + 3)
             })
             .collect();
+        let (or_ignore, upsert) = match write {
+            Write::New => ("OR IGNORE", ""),
+            Write::Sum => (
+                "",
+                " ON CONFLICT (day, series) DO UPDATE SET
+                    unblended_cost = unblended_cost + excluded.unblended_cost,
+                    amortized_cost = amortized_cost + excluded.amortized_cost,
+                    usage_amount = usage_amount + excluded.usage_amount",
+            ),
+        };
         format!(
-            "INSERT OR IGNORE INTO daily_amounts (day, series, unblended_cost, amortized_cost,
-                usage_amount) VALUES {}",
+            "INSERT {or_ignore} INTO daily_amounts (day, series, unblended_cost, amortized_cost,
+                usage_amount) VALUES {}{upsert}",
             values.join(", ")
         )
     };
@@ -691,7 +611,7 @@ fn insert_facts(conn: &rusqlite::Connection, source: &str, facts: &SeriesFacts) 
                 }
             }
             let inserted = insert.raw_execute()?;
-            if inserted != batch.len() {
+            if write == Write::New && inserted != batch.len() {
                 anyhow::bail!(
                     "{source}: {} of {} facts were already in the ledger",
                     batch.len() - inserted,
@@ -706,7 +626,8 @@ fn insert_facts(conn: &rusqlite::Connection, source: &str, facts: &SeriesFacts) 
     Ok(days)
 }
 
-/// Widens the recorded day span of each billing period in `facts` to cover their days.
+/// Widens the recorded day span of each billing period in `facts` to cover their days, and
+/// moves each account's first usage day back to the first in `facts`.
 fn record_period_days(
     conn: &rusqlite::Connection,
     source: &str,
@@ -719,11 +640,16 @@ fn record_period_days(
         span.1 = span.1.max(a.day);
     }
     let mut spans: BTreeMap<&str, (NaiveDate, NaiveDate)> = BTreeMap::new();
+    let mut usage_starts: BTreeMap<&str, NaiveDate> = BTreeMap::new();
     for (s, span) in facts.series.iter().zip(series_spans) {
         let Some((first, last)) = span else { continue };
         let period = spans.entry(&s.key.billing_period).or_insert((first, last));
         period.0 = period.0.min(first);
         period.1 = period.1.max(last);
+        if s.key.category == ChargeCategory::Usage {
+            let start = usage_starts.entry(&s.key.account).or_insert(first);
+            *start = (*start).min(first);
+        }
     }
     let mut upsert = conn.prepare_cached(
         "INSERT INTO period_days (source, billing_period, first_day, last_day) VALUES (?1, ?2, ?3, ?4)
@@ -732,6 +658,13 @@ fn record_period_days(
     )?;
     for (period, (first, last)) in spans {
         upsert.execute(params![source, period, first, last])?;
+    }
+    let mut start = conn.prepare_cached(
+        "INSERT INTO usage_starts (source, account, first_day) VALUES (?1, ?2, ?3)
+         ON CONFLICT (source, account) DO UPDATE SET first_day = MIN(first_day, ?3)",
+    )?;
+    for (account, first) in usage_starts {
+        start.execute(params![source, account, first])?;
     }
     Ok(())
 }
@@ -768,6 +701,7 @@ mod tests {
             FactValue {
                 service_name: service.into(),
                 unblended: cost,
+                amortized: cost,
                 ..Default::default()
             },
         )
@@ -847,10 +781,11 @@ mod tests {
             .unwrap_err();
         assert!(err.to_string().contains("already in the ledger"), "{err}");
         let from = "2026-03-01".parse().unwrap();
-        let totals = ledger
-            .usage_totals(from, "2026-03-31".parse().unwrap())
+        let history = ledger
+            .usage_history(from, "2026-03-31".parse().unwrap())
             .unwrap();
-        assert_eq!(totals.len(), 1, "the failed load left nothing behind");
+        let days = history.series[0].amounts.iter().filter(|&&a| a != 0.0);
+        assert_eq!(days.count(), 1, "the failed load left nothing behind");
     }
 
     #[test]
@@ -884,40 +819,5 @@ mod tests {
             )
             .unwrap();
         assert_eq!((name.as_str(), total), ("Amazon EC2", 14.0));
-    }
-
-    #[test]
-    fn rules_read_one_source_for_the_whole_window() {
-        let dir = tempfile::tempdir().unwrap();
-        let ledger = Ledger::open(&dir.path().join("l.db")).unwrap();
-        let cur: Facts = [
-            fact("2026-03-01", "AmazonEC2", 10.0),
-            fact("2026-03-02", "AmazonEC2", 11.0),
-        ]
-        .into();
-        ledger
-            .replace_periods("cur", &["2026-03".into()], &SeriesFacts::from(&cur), &[])
-            .unwrap();
-        let ce: Facts = ["2026-03-01", "2026-03-02", "2026-03-03"]
-            .map(|d| fact(d, "Amazon EC2 - Compute", 12.0))
-            .into();
-        let days: Vec<NaiveDate> = ce.keys().map(|k| k.day).collect();
-        ledger
-            .replace_days("cost_explorer", &days, &ce, "2026-03-04".parse().unwrap())
-            .unwrap();
-
-        let (from, to) = ("2026-03-01".parse().unwrap(), "2026-03-03".parse().unwrap());
-        let series = ledger.usage_series(from, to).unwrap();
-        assert_eq!(series.len(), 1);
-        assert_eq!(series[0].service_code, "AmazonEC2");
-        assert_eq!(
-            ledger.usage_totals(from, to).unwrap().len(),
-            2,
-            "the CUR's missing day stays missing"
-        );
-        let only_ce = ledger
-            .usage_series("2026-03-03".parse().unwrap(), to)
-            .unwrap();
-        assert_eq!(only_ce[0].service_code, "Amazon EC2 - Compute");
     }
 }

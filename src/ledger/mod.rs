@@ -5,15 +5,17 @@ mod facts;
 mod findings;
 mod outbox;
 mod runs;
+mod usage;
 
 pub use api_state::Forecast;
 pub use facts::{
-    ChargeCategory, DailyAmount, FactKey, FactValue, Facts, FileStamp, ScopeCost, Series,
-    SeriesCosts, SeriesFacts, SeriesKey, Text,
+    ChargeCategory, DailyAmount, FactKey, FactValue, Facts, FileStamp, Series, SeriesFacts,
+    SeriesKey, Text,
 };
 pub use findings::{AlertRecord, OpenFinding};
 pub use outbox::OutboxMessage;
 pub use runs::SourceReport;
+pub use usage::{SOURCE_PREFERENCE, ScopeCost, ScopeFilter, UsageHistory, UsageSeries};
 
 use anyhow::{Context, Result};
 use rusqlite::Connection;
@@ -25,6 +27,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema_v2.sql"),
     include_str!("schema_v3.sql"),
     include_str!("schema_v4.sql"),
+    include_str!("schema_v5.sql"),
+    include_str!("schema_v6.sql"),
 ];
 
 /// An open ledger.
@@ -51,6 +55,8 @@ impl Ledger {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(30))?;
+        // `rarray()`: a root cause seeks its scope's series on each day by key.
+        rusqlite::vtab::array::load_module(&conn)?;
         let ledger = Self { conn };
         ledger
             .migrate()
@@ -88,12 +94,40 @@ impl Ledger {
         commit: bool,
         f: impl FnOnce(&Ledger) -> Result<T>,
     ) -> Result<T> {
-        let tx = self.conn.unchecked_transaction()?;
-        let out = f(self)?;
         if commit {
-            tx.commit()?;
+            return self.atomically(|_| f(self));
         }
-        Ok(out)
+        self.conn.execute_batch("BEGIN")?;
+        let out = f(self);
+        self.conn.execute_batch("ROLLBACK")?;
+        out
+    }
+
+    /// Runs `f` atomically: in a transaction of its own, or in a savepoint when a transaction
+    /// is already open (a failure then undoes `f`'s writes only; the outer transaction decides
+    /// on the rest).
+    fn atomically<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let nested = !self.conn.is_autocommit();
+        let (begin, commit, undo) = if nested {
+            (
+                "SAVEPOINT atomically",
+                "RELEASE atomically",
+                "ROLLBACK TO atomically; RELEASE atomically",
+            )
+        } else {
+            ("BEGIN", "COMMIT", "ROLLBACK")
+        };
+        self.conn.execute_batch(begin)?;
+        match f(&self.conn) {
+            Ok(out) => {
+                self.conn.execute_batch(commit)?;
+                Ok(out)
+            }
+            Err(e) => {
+                self.conn.execute_batch(undo)?;
+                Err(e)
+            }
+        }
     }
 }
 

@@ -91,6 +91,19 @@ impl Rule for BuiltinRule {
         }
     }
 
+    fn history_days(&self) -> usize {
+        let p = &self.params;
+        match self.kind {
+            Kind::Spike => p.spike.min_history_days + 1,
+            Kind::Shift => p.shift.min_history_days + 2,
+            Kind::Creep => p.creep.short_days.max(3) + 28,
+            Kind::NewSpend => p.new_spend.min_history_days + p.new_spend.ramp_days.max(1),
+            // The whole previous month, then the first days of this one.
+            Kind::Pace => 31 + p.pace.min_elapsed_days,
+            Kind::Budget => p.budget.min_elapsed_days,
+        }
+    }
+
     fn evaluate(&self, snapshot: &Snapshot) -> Result<Vec<Finding>> {
         if matches!(self.kind, Kind::Pace | Kind::Budget) {
             return Ok(self.monthly(snapshot));
@@ -101,7 +114,7 @@ impl Rule for BuiltinRule {
             .iter()
             .filter_map(|s| {
                 let d = self.detect(&DailySeries {
-                    amounts: s.amounts,
+                    amounts: s.known(),
                     last_weekday: weekday,
                 })?;
                 Some(self.finding(snapshot.day, s.scope.clone(), &d))
@@ -137,6 +150,7 @@ impl BuiltinRule {
         let days = |from: NaiveDate, to: NaiveDate| (to - from).num_days() as usize;
         let this_month = days(month, month + Months::new(1));
         let previous_month = days(month - Months::new(1), month);
+        // Totals over the known days, aligned on the evaluated day (the last).
         let mut totals: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
         for s in &snapshot.series {
             let key = if self.kind == Kind::Pace {
@@ -144,10 +158,13 @@ impl BuiltinRule {
             } else {
                 ""
             };
-            let total = totals
-                .entry(key)
-                .or_insert_with(|| vec![0.0; s.amounts.len()]);
-            for (t, a) in total.iter_mut().zip(s.amounts) {
+            let known = s.known();
+            let total = totals.entry(key).or_default();
+            if total.len() < known.len() {
+                total.splice(0..0, std::iter::repeat_n(0.0, known.len() - total.len()));
+            }
+            let offset = total.len() - known.len();
+            for (t, a) in total[offset..].iter_mut().zip(known) {
                 *t += a;
             }
         }

@@ -10,8 +10,18 @@ use costwatch_detect::stats::median;
 /// Daily usage cost of every series over a span of days, as dense arrays.
 pub struct History {
     start: NaiveDate,
-    series: Vec<(Scope, Vec<f64>)>,
+    /// The ledger source the series come from (empty when there is no usage).
+    source: String,
+    series: Vec<HistorySeries>,
     totals: Vec<f64>,
+}
+
+/// One series of a [`History`].
+struct HistorySeries {
+    scope: Scope,
+    amounts: Vec<f64>,
+    /// The offset of the first day its account has data for.
+    known_from: usize,
 }
 
 /// What a rule sees for one evaluated day: each series' window, ending on that day.
@@ -26,6 +36,16 @@ pub struct SeriesView<'a> {
     pub scope: &'a Scope,
     /// Cost per day, oldest first, ending on the snapshot's day.
     pub amounts: &'a [f64],
+    /// The offset in `amounts` of the first day the series' account has billing data for:
+    /// the days before are unknown (0 in `amounts`), not days without spend.
+    pub known_from: usize,
+}
+
+impl<'a> SeriesView<'a> {
+    /// The days with known data: from the account's first day with data to the snapshot's.
+    pub fn known(&self) -> &'a [f64] {
+        &self.amounts[self.known_from..]
+    }
 }
 
 impl<'a> Snapshot<'a> {
@@ -36,18 +56,17 @@ impl<'a> Snapshot<'a> {
 }
 
 impl History {
-    /// Loads usage for `[from, to]` from the ledger.
+    /// Loads usage for `[from, to]` from the ledger, in one pass over its days.
     pub fn load(ledger: &Ledger, from: NaiveDate, to: NaiveDate) -> Result<Self> {
-        let len = (to - from).num_days().max(-1) + 1;
-        let len = len as usize;
-        let index = |day: NaiveDate| (day - from).num_days() as usize;
-        let series = ledger
-            .usage_series(from, to)?
+        let len = ((to - from).num_days() + 1).max(0) as usize;
+        let usage = ledger.usage_history(from, to)?;
+        let mut totals = vec![0.0; len];
+        let series = usage
+            .series
             .into_iter()
             .map(|s| {
-                let mut amounts = vec![0.0; len];
-                for (day, cost) in s.days {
-                    amounts[index(day)] += cost;
+                for (t, a) in totals.iter_mut().zip(&s.amounts) {
+                    *t += a;
                 }
                 let scope = Scope {
                     account: s.account,
@@ -55,18 +74,43 @@ impl History {
                     service_name: s.service_name,
                     usage_type: s.usage_type,
                 };
-                (scope, amounts)
+                HistorySeries {
+                    scope,
+                    amounts: s.amounts,
+                    known_from: s.known_from,
+                }
             })
             .collect();
-        let mut totals = vec![0.0; len];
-        for (day, total) in ledger.usage_totals(from, to)? {
-            totals[index(day)] = total;
-        }
         Ok(Self {
             start: from,
+            source: usage.source,
             series,
             totals,
         })
+    }
+
+    /// The number of series.
+    pub fn len(&self) -> usize {
+        self.series.len()
+    }
+
+    /// Whether there is no series.
+    pub fn is_empty(&self) -> bool {
+        self.series.is_empty()
+    }
+
+    /// The ledger source the history was read from.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// Days of data the source holds up to `day` (from its earliest account's first day).
+    pub fn days_known(&self, day: NaiveDate) -> usize {
+        let Some(first) = self.series.iter().map(|s| s.known_from).min() else {
+            return 0;
+        };
+        self.offset(day)
+            .map_or(0, |end| (end + 1).saturating_sub(first))
     }
 
     /// The snapshot for `day` with up to `days` days of history; series with no spend in
@@ -77,9 +121,10 @@ impl History {
                 let begin = (end + 1).saturating_sub(days);
                 self.series
                     .iter()
-                    .map(|(scope, amounts)| SeriesView {
-                        scope,
-                        amounts: &amounts[begin..=end],
+                    .map(|s| SeriesView {
+                        scope: &s.scope,
+                        amounts: &s.amounts[begin..=end],
+                        known_from: s.known_from.saturating_sub(begin).min(end + 1 - begin),
                     })
                     .filter(|s| s.amounts.iter().any(|&x| x != 0.0))
                     .collect()

@@ -63,46 +63,55 @@ impl Source for FilesSource {
             return Ok(report(format!("{} file(s), none changed", files.len()), 0));
         }
 
+        // One file at a time, written and dropped before the next is read, so memory is
+        // that of one file. A billing period is replaced when the first file holding it is
+        // written; the other files of the period (changed or not) are then summed into it.
+        // All in one transaction: a bad file leaves the ledger as it was.
         let mut read = BTreeSet::new();
         let mut periods = BTreeSet::new();
-        let mut facts = SeriesFacts::default();
-        let mut to_read: Vec<String> = changed.clone();
-        while let Some(path) = to_read.pop() {
-            if !read.insert(path.clone()) {
-                continue;
-            }
-            let started = Instant::now();
-            let file_facts = cur::read_file(Path::new(&path), &self.options)?;
-            tracing::info!(file = %path, facts = file_facts.len(),
-                seconds = started.elapsed().as_secs_f64(), "read");
-            let file_periods = file_facts.billing_periods();
-            let stamp = stamps
-                .iter_mut()
-                .find(|s| s.path == path)
-                .expect("stamped above");
-            stamp.periods = file_periods.iter().cloned().collect();
-            let new_periods: Vec<String> = file_periods.difference(&periods).cloned().collect();
-            periods.extend(file_periods);
-            facts.merge(file_facts);
-            // Other known files holding the same billing periods must be summed in as well.
-            for other in ledger.files_covering(&new_periods)? {
-                if !read.contains(&other) && stamps.iter().any(|s| s.path == other) {
-                    to_read.push(other);
+        let mut days = rustc_hash::FxHashSet::default();
+        let mut to_read: Vec<String> = changed.iter().rev().cloned().collect();
+        ledger.in_transaction(true, |ledger| {
+            while let Some(path) = to_read.pop() {
+                if !read.insert(path.clone()) {
+                    continue;
                 }
+                let started = Instant::now();
+                let facts = cur::read_file(Path::new(&path), &self.options)?;
+                tracing::info!(file = %path, facts = facts.len(),
+                    seconds = started.elapsed().as_secs_f64(), "read");
+                let file_periods = facts.billing_periods();
+                let stamp = stamps
+                    .iter_mut()
+                    .find(|s| s.path == path)
+                    .expect("stamped above");
+                stamp.periods = file_periods.iter().cloned().collect();
+                let stamp = [stamp.clone()];
+                let fresh: Vec<String> = file_periods.difference(&periods).cloned().collect();
+                let started = Instant::now();
+                if fresh.len() == file_periods.len() {
+                    ledger.replace_periods(SOURCE, &fresh, &facts, &stamp)?;
+                } else {
+                    ledger.replace_periods(SOURCE, &fresh, &SeriesFacts::default(), &[])?;
+                    ledger.add_facts(SOURCE, &facts, &stamp)?;
+                }
+                days.extend(facts.amounts.iter().map(|a| a.day));
+                tracing::info!(
+                    facts = facts.len(),
+                    seconds = started.elapsed().as_secs_f64(),
+                    "written to the ledger"
+                );
+                // The other known files holding these billing periods are summed in as well.
+                for other in ledger.files_covering(&fresh)? {
+                    if !read.contains(&other) && stamps.iter().any(|s| s.path == other) {
+                        to_read.push(other);
+                    }
+                }
+                periods.extend(fresh);
             }
-        }
+            Ok(())
+        })?;
         let periods: Vec<String> = periods.into_iter().collect();
-        let read_stamps: Vec<FileStamp> = stamps
-            .into_iter()
-            .filter(|s| read.contains(&s.path))
-            .collect();
-        let started = Instant::now();
-        let days = ledger.replace_periods(SOURCE, &periods, &facts, &read_stamps)?;
-        tracing::info!(
-            facts = facts.len(),
-            seconds = started.elapsed().as_secs_f64(),
-            "written to the ledger"
-        );
         Ok(report(
             format!(
                 "{} file(s), {} read, billing period(s) {} replaced",
@@ -110,7 +119,7 @@ impl Source for FilesSource {
                 read.len(),
                 periods.join(", ")
             ),
-            days,
+            days.len(),
         ))
     }
 }

@@ -24,34 +24,41 @@ struct Baseline {
 }
 
 impl Baseline {
-    /// Baseline of `hist`, whose last day falls on `last_weekday`.
+    /// The scale alone (weekday profile and offset), without level, trend or noise: what
+    /// the detectors' quick checks need before they fit the baseline.
+    fn scale(hist: &[f64], last_weekday: u8, window: usize, p: &Params) -> Self {
+        let long = trailing(hist, window.max(p.season_days));
+        Self::with_profile(weekday_profile(long, last_weekday), p)
+    }
+
+    fn with_profile(profile: [f64; 7], p: &Params) -> Self {
+        Baseline {
+            level: 0.0,
+            slope: 0.0,
+            sigma: 0.0,
+            profile,
+            offset: p.min_daily_spend.max(0.01),
+        }
+    }
+
+    /// Fits level, trend and noise to `logs`, the transformed values of `long` (the last
+    /// `max(window, season_days)` days of a history).
     ///
-    /// Over the last `max(window, season_days)` days: the weekday profile, the
-    /// robust trend (Theil–Sen, clamped to ±`max_organic_growth`) and the
-    /// noise, the largest of the MAD, the upper spreads (85th and 95th
-    /// percentile over the median, which see heavy upper tails the MAD misses)
-    /// and `floor`. The level is the median of the last `window` days after
-    /// removing the trend, projected to the last day.
+    /// Over `long`: the robust trend (Theil–Sen, clamped to ±`max_organic_growth`) and the
+    /// noise, the largest of the MAD, the upper spreads (85th and 95th percentile over the
+    /// median, which see heavy upper tails the MAD misses) and `floor`. The level is the
+    /// median of the last `window` days after removing the trend, projected to the last day.
     ///
     /// When more than a quarter of the days are idle (no spend) the series is
     /// intermittent: level and noise come from the days with spend only
     /// ("when it runs, it costs about this much"), without trend.
-    fn new(hist: &[f64], last_weekday: u8, window: usize, p: &Params, floor: f64) -> Self {
-        let long = trailing(hist, window.max(p.season_days));
-        let mut b = Baseline {
-            level: 0.0,
-            slope: 0.0,
-            sigma: 0.0,
-            profile: weekday_profile(long, last_weekday),
-            offset: p.min_daily_spend.max(0.01),
-        };
-        let logs = b.logs(long, last_weekday);
+    fn fit(&mut self, logs: &[f64], long: &[f64], window: usize, p: &Params, floor: f64) {
         let resid = if established(long, p) {
-            let trend = theil_sen_slope(&logs);
-            b.slope = trend.clamp(-p.max_organic_growth, p.max_organic_growth);
-            let flat = detrend(&logs, b.slope);
-            b.level = median(trailing(&flat, window)) + b.slope * (flat.len() - 1) as f64;
-            detrend(&logs, trend)
+            let trend = theil_sen_slope(logs);
+            self.slope = trend.clamp(-p.max_organic_growth, p.max_organic_growth);
+            let flat = detrend(logs, self.slope);
+            self.level = median(trailing(&flat, window)) + self.slope * (flat.len() - 1) as f64;
+            detrend(logs, trend)
         } else {
             let active: Vec<f64> = logs
                 .iter()
@@ -59,15 +66,27 @@ impl Baseline {
                 .filter(|(_, x)| **x > p.new_spend.max_prior_daily)
                 .map(|(l, _)| *l)
                 .collect();
-            let active = if active.len() >= 3 { active } else { logs };
-            b.level = median(&active);
+            let active = if active.len() >= 3 {
+                active
+            } else {
+                logs.to_vec()
+            };
+            self.level = median(&active);
             active
         };
         let center = median(&resid);
         let spread85 = (quantile(&resid, 0.85) - center) / 1.036;
         let spread95 = (quantile(&resid, 0.95) - center) / 1.645;
-        b.sigma = mad(&resid).max(spread85).max(spread95).max(floor).max(1e-3);
-        b
+        self.sigma = mad(&resid).max(spread85).max(spread95).max(floor).max(1e-3);
+    }
+
+    /// The lowest the fitted level (projected `ahead` days) can be, for an established
+    /// history whose transformed values are `logs`: the level is a median over the last
+    /// `window` days of values detrended by a slope within the organic range.
+    fn level_bound(logs: &[f64], window: usize, ahead: f64, p: &Params) -> f64 {
+        let reach = (window.min(logs.len()).max(1) - 1) as f64 + ahead.max(0.0);
+        // Less a hair, for the rounding of the fitted level's own arithmetic.
+        median(trailing(logs, window)) - p.max_organic_growth * reach - 1e-9
     }
 
     /// Expected log cost `days` days after the last day of the history.
@@ -178,16 +197,29 @@ pub fn spike(s: &DailySeries, p: &Params) -> Option<Detection> {
         return None;
     }
     let hist_weekday = weekday_before(s.last_weekday, 1);
-    let b = Baseline::new(
-        hist,
-        hist_weekday,
+    let mut b = Baseline::scale(hist, hist_weekday, sp.window_days, p);
+    let logs = b.logs(hist, hist_weekday);
+    let weekday = Some(s.last_weekday as usize);
+    // The expectation is at least the last week's median: a day not big enough against
+    // that is no spike, and most days are settled without fitting the baseline.
+    let last_week = median(trailing(&logs, 7));
+    if !big_enough(
+        x,
+        b.cost_of(last_week, weekday),
+        sp.min_abs_delta,
+        sp.min_relative,
+    ) {
+        return None;
+    }
+    let long = trailing(hist, sp.window_days.max(p.season_days));
+    b.fit(
+        trailing(&logs, long.len()),
+        long,
         sp.window_days,
         p,
         sp.noise_floor_relative,
     );
-    let logs = b.logs(hist, hist_weekday);
-    let level = b.at(1.0).max(median(trailing(&logs, 7)));
-    let weekday = Some(s.last_weekday as usize);
+    let level = b.at(1.0).max(last_week);
     let today = b.log_of(x, weekday);
     let expected = b.cost_of(level, weekday);
     let z = (today - level) / b.sigma;
@@ -236,16 +268,23 @@ fn shift_over(s: &DailySeries, p: &Params, m: usize) -> Option<Detection> {
         return None;
     }
     let hist_weekday = weekday_before(s.last_weekday, m);
-    let b = Baseline::new(
-        hist,
-        hist_weekday,
-        sp.window_days,
-        p,
-        sp.noise_floor_relative,
-    );
+    let mut b = Baseline::scale(hist, hist_weekday, sp.window_days, p);
+    let long = trailing(hist, sp.window_days.max(p.season_days));
+    let logs = b.logs(long, hist_weekday);
     let recent = b.logs(&s.amounts[n - m..], s.last_weekday);
-    let base = b.at((m as f64 + 1.0) / 2.0);
     let level = mean(&recent);
+    let ahead = (m as f64 + 1.0) / 2.0;
+    // Not big enough against the lowest level the baseline can fit to: no step, and most
+    // series are settled without fitting it.
+    if established(long, p) {
+        let lowest = Baseline::level_bound(&logs, sp.window_days, ahead, p);
+        let (observed, lowest) = (b.cost_of(level, None), b.cost_of(lowest, None));
+        if !big_enough(observed, lowest, sp.min_abs_delta, sp.min_relative) {
+            return None;
+        }
+    }
+    b.fit(&logs, long, sp.window_days, p, sp.noise_floor_relative);
+    let base = b.at(ahead);
     let low = recent.iter().copied().fold(f64::INFINITY, f64::min);
     let before = median(&b.logs(trailing(hist, 7), hist_weekday)) - b.at(-3.0);
     let rise = level - base;
@@ -291,11 +330,18 @@ pub fn creep(s: &DailySeries, p: &Params) -> Option<Detection> {
         return None;
     }
     let before_weekday = weekday_before(s.last_weekday, short);
-    let mut b = Baseline::new(before, before_weekday, c.long_days, p, 0.0);
     // The ratio-to-week profile is not thrown by growth: use the recent days too.
-    b.profile = weekday_profile(trailing(s.amounts, c.long_days + short), s.last_weekday);
+    let profile = weekday_profile(trailing(s.amounts, c.long_days + short), s.last_weekday);
+    let b = Baseline::with_profile(profile, p);
     let long = b.logs(trailing(before, c.long_days), before_weekday);
     let recent = b.logs(&s.amounts[n - short..], s.last_weekday);
+    let observed = b.cost_of(median(trailing(&recent, level_days)), None);
+    // The projected baseline is at least the long window's median (its trend is never
+    // negative): a level not big enough against that is no creep.
+    let lowest = b.cost_of(median(&long) - 1e-9, None);
+    if !big_enough(observed, lowest, c.min_abs_delta, c.min_relative) {
+        return None;
+    }
 
     let long_slope = theil_sen_slope(&long);
     let trend = long_slope.clamp(0.0, p.max_organic_growth);
@@ -319,7 +365,6 @@ pub fn creep(s: &DailySeries, p: &Params) -> Option<Detection> {
     let trend_var = distance * distance * 12.0 / (big_l * big_l * big_l - big_l);
     let stderr = 1.1 * noise * (end_var + 1.0 / big_l + trend_var).sqrt();
 
-    let observed = b.cost_of(median(trailing(&recent, level_days)), None);
     let expected = b.cost_of(projected(short - level_days.div_ceil(2)), None);
     if rise < c.k * stderr
         || growth < c.min_growth
