@@ -7,10 +7,11 @@
 //!
 //! Goals: plugin ≤ 2× native; load from the cache < 1 ms.
 
-use costwatch::config::RuleConfig;
+use costwatch::model::Scope;
 use costwatch::rules::builtin::BuiltinRule;
 use costwatch::rules::wasm::{Limits, PluginRule};
-use costwatch::rules::{Rule, Scope, SeriesView, Snapshot};
+use costwatch::rules::{Rule, RuleConfig, SeriesView, Snapshot};
+use costwatch_detect::Kind;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -25,8 +26,8 @@ fn main() {
     unsafe { std::env::set_var("COSTWATCH_CACHE_DIR", &cache) };
 
     println!("detector  series   days  native       plugin       ratio");
-    for detector in ["spike", "creep"] {
-        let native = BuiltinRule::default_for(detector).unwrap();
+    for (detector, kind) in [("spike", Kind::Spike), ("creep", Kind::Creep)] {
+        let native = BuiltinRule::default_for(kind);
         let plugin = plugin_rule(&wasm, detector);
         for n in [1_000, 100_000] {
             let (scopes, amounts) = synthetic(n);
@@ -79,7 +80,7 @@ fn plugin_rule(wasm: &Path, detector: &str) -> PluginRule {
     let mut config = toml::Table::new();
     config.insert("mode".into(), toml::Value::String(detector.into()));
     PluginRule::from_entry(&RuleConfig {
-        builtin: String::new(),
+        builtin: None,
         plugin: Some(wasm.to_path_buf()),
         timeout_ms: Some(120_000),
         memory_mb: None,

@@ -1,7 +1,5 @@
 //! Error kinds that map to distinct process exit codes.
 
-use std::fmt;
-
 /// Exit code of a run that finished cleanly.
 pub const EXIT_OK: i32 = 0;
 /// Exit code when a run (or one of its stages) failed.
@@ -15,61 +13,68 @@ pub const EXIT_LOCKED: i32 = 4;
 pub const EXIT_INPUT: i32 = 5;
 
 /// What went wrong, at the level a caller (and the exit code) cares about.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Config,
     Locked,
     Input,
 }
 
-/// An error with a kind that decides the exit code; the message is for people.
-#[derive(Debug)]
+/// An error with a kind that decides the exit code; the message is for people, and the
+/// cause (an I/O error, say) is kept as its source.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
 pub struct Error {
     pub kind: Kind,
     pub message: String,
+    #[source]
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
 
 impl Error {
+    fn new(kind: Kind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// A bad or unreadable configuration.
     pub fn config(message: impl Into<String>) -> Self {
-        Self {
-            kind: Kind::Config,
-            message: message.into(),
-        }
+        Self::new(Kind::Config, message)
     }
+
+    /// The ledger is held by another process.
     pub fn locked(message: impl Into<String>) -> Self {
-        Self {
-            kind: Kind::Locked,
-            message: message.into(),
-        }
+        Self::new(Kind::Locked, message)
     }
+
+    /// Unreadable billing data.
     pub fn input(message: impl Into<String>) -> Self {
-        Self {
-            kind: Kind::Input,
-            message: message.into(),
+        Self::new(Kind::Input, message)
+    }
+
+    /// The same error, caused by `source`.
+    pub fn because(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.source = Some(Box::new(source));
+        self
+    }
+}
+
+/// The exit code for an error chain: the first typed error found decides it.
+pub fn exit_code(err: &anyhow::Error) -> i32 {
+    for e in err.chain() {
+        if let Some(e) = e.downcast_ref::<Error>() {
+            return match e.kind {
+                Kind::Config => EXIT_CONFIG,
+                Kind::Locked => EXIT_LOCKED,
+                Kind::Input => EXIT_INPUT,
+            };
+        }
+        if e.is::<costwatch_cur::Error>() {
+            return EXIT_INPUT;
         }
     }
-}
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for Error {}
-
-/// The exit code for an error chain: the first typed [`Error`] found decides it.
-pub fn exit_code(err: &anyhow::Error) -> i32 {
-    match err.chain().find_map(|e| e.downcast_ref::<Error>()) {
-        Some(Error {
-            kind: Kind::Config, ..
-        }) => EXIT_CONFIG,
-        Some(Error {
-            kind: Kind::Locked, ..
-        }) => EXIT_LOCKED,
-        Some(Error {
-            kind: Kind::Input, ..
-        }) => EXIT_INPUT,
-        None => EXIT_FAILED,
-    }
+    EXIT_FAILED
 }

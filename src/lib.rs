@@ -1,17 +1,21 @@
 //! costwatch: an AWS cost and budget watchdog.
 //!
 //! Billing data from [`sources`] lands in the [`ledger`]; [`rules`] evaluate it every day;
-//! [`alerts`] turn findings into deduplicated digests kept in an outbox until delivered.
-//! [`pipeline`] ties the stages together and [`cli`] exposes them as commands.
+//! [`findings`] keeps one open finding per scope and explains each alert; [`alerts`] turn
+//! them into digests kept in an outbox until delivered. [`model`] holds the types they
+//! share, [`pipeline`] ties the stages together and [`cli`] exposes them as commands.
+//! `docs/architecture.md` has the data flow and who may import whom.
 
 pub mod alerts;
 pub mod aws;
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod findings;
 pub mod ledger;
 pub mod lock;
 pub mod logging;
+pub mod model;
 pub mod pipeline;
 pub mod rules;
 pub mod sources;

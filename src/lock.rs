@@ -23,7 +23,9 @@ impl LedgerLock {
             .create(true)
             .truncate(false)
             .open(&path)
-            .map_err(|e| Error::config(format!("cannot open lock file {}: {e}", path.display())))?;
+            .map_err(|e| {
+                Error::config(format!("cannot open lock file {}", path.display())).because(e)
+            })?;
         match file.try_lock() {
             Ok(()) => {
                 let _ = file.set_len(0);

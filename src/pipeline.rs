@@ -1,18 +1,17 @@
 //! The daily job and its replay: sources → ledger → rules → findings → alerts → outbox → delivery.
 
-use crate::alerts::{delivery, digest, lifecycle};
+use crate::alerts::{delivery, digest};
 use crate::config::Config;
 use crate::error::Error;
-use crate::ledger::{AlertRecord, Forecast, Ledger, SourceReport};
-use crate::rules::builtin::money;
+use crate::findings::lifecycle;
+use crate::ledger::{AlertRecord, Forecast, Ledger};
+use crate::model::{SourceReport, SourceStatus, money};
 use crate::rules::{self, History, Rule, RuleFailure, RuleTiming};
-use crate::sources::billing_metrics::BillingMetricsSource;
-use crate::sources::cost_explorer::CostExplorerSource;
-use crate::sources::files::FilesSource;
 use crate::sources::{Source, SyncContext};
 use anyhow::Result;
 use chrono::{Days, NaiveDate};
 use serde::Serialize;
+use std::sync::Arc;
 
 /// Everything a run needs: configuration, the open ledger, sources and rules.
 pub struct Job {
@@ -57,7 +56,7 @@ pub struct Backtest {
 impl RunSummary {
     /// Whether anything failed (a source, a rule, or a delivery).
     pub fn failed(&self) -> bool {
-        self.sources.iter().any(|s| s.status == "failed")
+        self.sources.iter().any(SourceReport::failed)
             || !self.rule_failures.is_empty()
             || self.deliveries.iter().any(|(_, r)| r.is_err())
     }
@@ -72,32 +71,8 @@ impl Job {
     /// Opens the ledger and builds sources and rules from the config. A rule setting that
     /// does not validate is a config error, raised before any data is read.
     pub fn new(config: Config, ledger: Ledger) -> Result<Self> {
-        let mut sources: Vec<Box<dyn Source>> = Vec::new();
-        if let Some(files) = &config.sources.files {
-            sources.push(Box::new(
-                FilesSource::new(files.paths.clone()).with_tag_keys(&config.sources.tag_keys),
-            ));
-        }
-        if let Some(cur_s3) = &config.sources.cur_s3 {
-            sources.push(Box::new(crate::sources::cur_s3::CurS3Source::new(
-                cur_s3.clone(),
-                config.aws.clone(),
-                &config.sources.tag_keys,
-            )));
-        }
-        if let Some(ce) = &config.sources.cost_explorer {
-            sources.push(Box::new(CostExplorerSource::new(
-                ce.clone(),
-                config.aws.clone(),
-            )));
-        }
-        if let Some(metrics) = &config.sources.billing_metrics {
-            sources.push(Box::new(BillingMetricsSource::new(
-                metrics.clone(),
-                config.aws.clone(),
-            )));
-        }
-        let rules = rules::from_config(&config).map_err(Error::config)?;
+        let sources = config.sources.build(&config.aws);
+        let rules = rules::from_entries(&config.rules).map_err(Error::config)?;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
@@ -113,24 +88,32 @@ impl Job {
     /// Brings the ledger up to date from every source. With `fail_fast`, the first source
     /// error is returned; otherwise it is recorded in that source's report and the rest go on.
     pub fn sync(&self, today: NaiveDate, fail_fast: bool) -> Result<Vec<SourceReport>> {
-        let ctx = SyncContext {
-            runtime: &self.runtime,
-            today,
-        };
         let mut reports = Vec::new();
         for source in &self.sources {
-            match source.sync(&self.ledger, &ctx) {
-                Ok(report) => reports.push(report),
+            let ctx = SyncContext {
+                runtime: &self.runtime,
+                today,
+                meter: Arc::default(),
+            };
+            let result = source.sync(&self.ledger, &ctx);
+            let (api_calls, throttled, cost) = ctx.meter.read();
+            let report = |status, detail, days_ingested| SourceReport {
+                source: source.name().into(),
+                status,
+                detail,
+                api_calls,
+                throttled,
+                cost,
+                days_ingested,
+            };
+            match result {
+                Ok(synced) => {
+                    reports.push(report(synced.status, synced.detail, synced.days_ingested))
+                }
                 Err(e) if fail_fast => return Err(e),
                 Err(e) => {
                     tracing::error!(source = source.name(), error = %format!("{e:#}"), "source failed");
-                    reports.push(SourceReport {
-                        source: source.name().into(),
-                        status: "failed".into(),
-                        detail: format!("{e:#}"),
-                        api_calls: 0,
-                        days_ingested: 0,
-                    });
+                    reports.push(report(SourceStatus::Failed, format!("{e:#}"), 0));
                 }
             }
         }
@@ -306,7 +289,7 @@ impl Job {
 fn problems(sources: &[SourceReport], failures: &[RuleFailure]) -> Vec<String> {
     let sources = sources
         .iter()
-        .filter(|s| s.status == "failed")
+        .filter(|s| s.failed())
         .map(|s| format!("source {}: {}", s.source, s.detail));
     let rules = failures
         .iter()

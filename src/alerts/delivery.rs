@@ -1,7 +1,7 @@
 //! Delivering outbox digests: to an SMTP server when configured, else as `.eml` files in a folder.
 //! A digest stays pending in the ledger until a delivery succeeds, so nothing is lost.
 
-use crate::config::{Alerts, Smtp, SmtpSecurity};
+use super::{AlertsConfig as Alerts, SmtpConfig as Smtp, SmtpSecurity};
 use crate::ledger::{Ledger, OutboxMessage};
 use anyhow::{Context, Result, anyhow};
 use lettre::address::Envelope;

@@ -1,10 +1,10 @@
 //! The alert digest: one MIME email (plain text + HTML) per run with alerts or problems.
 
-use super::or;
-use crate::config::Alerts;
+use super::AlertsConfig as Alerts;
 use crate::ledger::AlertRecord;
-use crate::rules::builtin::money;
-use crate::rules::{Action, Severity};
+use crate::model::money;
+use crate::model::or;
+use crate::model::{Action, Severity};
 use anyhow::{Context, Result};
 use chrono::NaiveDate;
 use lettre::Message;

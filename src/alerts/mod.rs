@@ -1,12 +1,7 @@
-//! From findings to delivered notifications: lifecycle (dedup, escalate, resolve), digest, delivery.
+//! From alerts to delivered notifications: the digest and its delivery.
 
+mod config;
 pub mod delivery;
 pub mod digest;
-pub mod lifecycle;
-pub mod root_cause;
 
-/// `value`, or `placeholder` when it is empty (an alert spanning every service, a fact
-/// without a region).
-fn or<'a>(value: &'a str, placeholder: &'a str) -> &'a str {
-    if value.is_empty() { placeholder } else { value }
-}
+pub use config::{AlertsConfig, SmtpConfig, SmtpSecurity};

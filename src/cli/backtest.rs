@@ -2,7 +2,7 @@
 
 use super::{Cli, Format, Input, open_job};
 use crate::error::EXIT_OK;
-use crate::rules::builtin::money;
+use crate::model::money;
 use anyhow::Result;
 use chrono::NaiveDate;
 use clap::Args;

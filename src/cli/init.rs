@@ -1,6 +1,6 @@
 //! `costwatch init`: write a commented configuration to start from.
 
-use crate::config::TEMPLATE;
+use crate::config::template;
 use crate::error::Error;
 use anyhow::Result;
 use clap::Args;
@@ -24,7 +24,7 @@ pub fn execute(args: &InitArgs) -> Result<i32> {
         ))
         .into());
     }
-    std::fs::write(&args.path, TEMPLATE)?;
+    std::fs::write(&args.path, template())?;
     println!(
         "wrote {}: edit the sources and alert recipients, then `costwatch run --config {}`",
         args.path.display(),

@@ -104,7 +104,7 @@ fn open_job(cli: &Cli, input: &Input) -> Result<(Job, LedgerLock)> {
         }
     };
     if !input.data.is_empty() {
-        config.sources.files = Some(crate::config::FilesSource {
+        config.sources.files = Some(crate::sources::files::FilesConfig {
             paths: input.data.clone(),
         });
     }

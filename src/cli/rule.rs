@@ -2,13 +2,15 @@
 
 use super::Cli;
 use super::Format;
-use crate::config::{Config, FilesSource, RuleConfig};
+use crate::config::Config;
 use crate::error::{EXIT_FAILED, EXIT_OK, Error};
 use crate::ledger::Ledger;
+use crate::model::money;
 use crate::pipeline::Job;
-use crate::rules::builtin::money;
+use crate::rules::RuleConfig;
 use crate::rules::wasm::PluginRule;
 use crate::rules::{self, wasm};
+use crate::sources::files::FilesConfig;
 use anyhow::{Context as _, Result};
 use chrono::{Days, NaiveDate};
 use clap::{Args, Subcommand};
@@ -162,7 +164,7 @@ fn new(args: &NewArgs) -> Result<i32> {
 
 fn test(cli: &Cli, args: &TestArgs) -> Result<i32> {
     let mut config = Config::default();
-    config.sources.files = Some(FilesSource {
+    config.sources.files = Some(FilesConfig {
         paths: vec![args.data.clone()],
     });
     let mut table = toml::Table::new();
@@ -178,7 +180,7 @@ fn test(cli: &Cli, args: &TestArgs) -> Result<i32> {
         table.insert(key.trim().to_string(), value);
     }
     config.rules = vec![RuleConfig {
-        builtin: String::new(),
+        builtin: None,
         plugin: Some(args.plugin.clone()),
         timeout_ms: args.timeout_ms,
         memory_mb: args.memory_mb,
@@ -254,7 +256,7 @@ fn list(args: &ListArgs) -> Result<i32> {
         None => Config::default(),
     };
     if config.rules.is_empty() {
-        for rule in rules::from_config(&config).map_err(Error::config)? {
+        for rule in rules::from_entries(&config.rules).map_err(Error::config)? {
             println!(
                 "{:<20} {:<8} {:<10} {}",
                 rule.id(),

@@ -2,8 +2,8 @@
 
 use super::{Cli, Format, Input, open_job};
 use crate::error::{EXIT_FAILED, EXIT_OK};
+use crate::model::money;
 use crate::pipeline::RunSummary;
-use crate::rules::builtin::money;
 use anyhow::Result;
 use chrono::{NaiveDate, Utc};
 use clap::Args;
@@ -48,7 +48,11 @@ fn render(s: &RunSummary) -> String {
     for src in &s.sources {
         out += &format!(
             "  source {:<8} {:<6} {} day(s) ingested, {} API call(s): {}\n",
-            src.source, src.status, src.days_ingested, src.api_calls, src.detail
+            src.source,
+            src.status.as_str(),
+            src.days_ingested,
+            src.api_calls,
+            src.detail
         );
     }
     out += &format!("  API calls: {} in total\n", s.api_calls());

@@ -1,7 +1,7 @@
 //! Findings (one open per scope) and the alerts decided from them.
 
 use super::Ledger;
-use crate::rules::{Action, Finding, Severity};
+use crate::model::{Action, Finding, Severity};
 use anyhow::Result;
 use chrono::NaiveDate;
 use rusqlite::{OptionalExtension, Row, params};

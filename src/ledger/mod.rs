@@ -8,13 +8,9 @@ mod runs;
 mod usage;
 
 pub use api_state::Forecast;
-pub use facts::{
-    ChargeCategory, DailyAmount, FactKey, FactValue, Facts, FileStamp, Series, SeriesFacts,
-    SeriesKey, Text,
-};
+pub use facts::FileStamp;
 pub use findings::{AlertRecord, OpenFinding};
 pub use outbox::OutboxMessage;
-pub use runs::SourceReport;
 pub use usage::{SOURCE_PREFERENCE, ScopeCost, ScopeFilter, UsageHistory, UsageSeries};
 
 use anyhow::{Context, Result};
@@ -29,6 +25,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema_v4.sql"),
     include_str!("schema_v5.sql"),
     include_str!("schema_v6.sql"),
+    include_str!("schema_v7.sql"),
+    include_str!("schema_v8.sql"),
 ];
 
 /// An open ledger.
@@ -134,7 +132,7 @@ impl Ledger {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::Action;
+    use crate::model::{Action, SeriesFacts};
     use std::path::PathBuf;
 
     /// A ledger file at schema `version`, as an older costwatch left it.
@@ -155,8 +153,8 @@ mod tests {
         conn.pragma_update(None, "journal_mode", "WAL").unwrap();
         conn.pragma_update(None, "wal_autocheckpoint", 0).unwrap();
         conn.execute(
-            "INSERT INTO ingested_files (path, size, modified_ns, billing_periods)
-             VALUES ('a.csv', 1, 2, '2026-03')",
+            "INSERT INTO ingested_files (path, version, billing_periods)
+             VALUES ('a.csv', '1:2', '2026-03')",
             [],
         )
         .unwrap();

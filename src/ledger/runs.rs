@@ -1,22 +1,10 @@
 //! Run records: when a daily run happened, how each source fared, and its summary.
 
 use super::Ledger;
+use crate::model::SourceReport;
 use anyhow::Result;
 use chrono::{NaiveDate, Utc};
 use rusqlite::params;
-use serde::Serialize;
-
-/// How one source fared in a run.
-#[derive(Debug, Clone, Serialize)]
-pub struct SourceReport {
-    pub source: String,
-    /// `ok`, `partial` (a request budget ran out) or `failed`.
-    pub status: String,
-    pub detail: String,
-    /// Paid API requests made (Cost Explorer charges per request).
-    pub api_calls: u32,
-    pub days_ingested: usize,
-}
 
 impl Ledger {
     /// Records the start of a run and returns its id.
@@ -41,17 +29,20 @@ impl Ledger {
             params![id, Utc::now().to_rfc3339(), status, summary],
         )?;
         let mut insert = self.conn.prepare(
-            "INSERT INTO run_sources (run_id, source, status, detail, api_calls, days_ingested)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO run_sources (run_id, source, status, detail, api_calls, days_ingested,
+                throttled, cost)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         )?;
         for s in sources {
             insert.execute(params![
                 id,
                 s.source,
-                s.status,
+                s.status.as_str(),
                 s.detail,
                 s.api_calls,
-                s.days_ingested as i64
+                s.days_ingested as i64,
+                s.throttled,
+                s.cost
             ])?;
         }
         Ok(())

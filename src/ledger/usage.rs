@@ -344,7 +344,7 @@ impl DayIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ledger::{ChargeCategory, FactKey, FactValue, Facts, SeriesFacts};
+    use crate::model::{ChargeCategory, FactKey, FactValue, Facts, SeriesFacts};
 
     fn fact(day: &str, account: &str, service: &str, cost: f64) -> (FactKey, FactValue) {
         let day: NaiveDate = day.parse().unwrap();

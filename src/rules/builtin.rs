@@ -1,65 +1,51 @@
 //! Built-in rules: the detectors of `costwatch-detect`, one rule each, configurable per `[[rules]]`.
 
-use super::{Finding, Rule, Scope, Severity, Snapshot};
-use crate::config::RuleConfig;
+use super::RuleConfig;
+use super::{Rule, Snapshot};
+use crate::model::{Finding, Scope, money};
 use anyhow::Result;
 use chrono::{Datelike, Months, NaiveDate};
 use costwatch_detect::{DailySeries, Detection, Kind, Params};
 use std::collections::BTreeMap;
 
-/// Names of the built-in rules, in the order they run by default.
-pub const NAMES: &[&str] = &["spike", "shift", "creep", "new-spend", "pace"];
-/// Built-in rules that run only when configured: `budget` needs its `monthly_limit`.
-pub const OPT_IN: &[&str] = &["budget"];
+/// The built-in rules that run by default (`budget` needs its `monthly_limit`).
+pub const DEFAULTS: [Kind; 5] = [
+    Kind::Spike,
+    Kind::Shift,
+    Kind::Creep,
+    Kind::NewSpend,
+    Kind::Pace,
+];
 
 /// A built-in detector with its parameters.
 pub struct BuiltinRule {
-    id: &'static str,
     kind: Kind,
     params: Params,
 }
 
 impl BuiltinRule {
-    /// Builds the named rule from its `[[rules]]` entry; unknown or mistyped settings are errors
+    /// The rule of a `[[rules]]` entry of `kind`; unknown or mistyped settings are errors
     /// that name the rule, the key and the entry's line.
-    pub fn from_config(entry: &RuleConfig) -> Result<Self, String> {
-        let (id, kind) = match entry.builtin.as_str() {
-            "spike" => ("spike", Kind::Spike),
-            "shift" => ("shift", Kind::Shift),
-            "creep" => ("creep", Kind::Creep),
-            "new-spend" => ("new-spend", Kind::NewSpend),
-            "pace" => ("pace", Kind::Pace),
-            "budget" => ("budget", Kind::Budget),
-            other => {
-                return Err(format!(
-                    "unknown built-in rule {other:?} (line {})",
-                    entry.line
-                ));
-            }
-        };
+    pub fn from_config(kind: Kind, entry: &RuleConfig) -> Result<Self, String> {
         let mut params = Params::default();
         for (key, value) in &entry.config {
             set_param(&mut params, kind, key, value).map_err(|e| {
                 format!(
-                    "rules.config.{key} of rule {id:?} (entry at line {}): {e}",
+                    "rules.config.{key} of rule {:?} (entry at line {}): {e}",
+                    kind.as_str(),
                     entry.line
                 )
             })?;
         }
-        Ok(Self { id, kind, params })
+        Ok(Self { kind, params })
     }
 
     /// The rule with default parameters.
-    pub fn default_for(name: &str) -> Result<Self, String> {
-        Self::from_config(&RuleConfig {
-            builtin: name.into(),
-            plugin: None,
-            timeout_ms: None,
-            memory_mb: None,
-            enabled: true,
-            config: toml::Table::new(),
-            line: 0,
-        })
+    pub fn default_for(kind: Kind) -> Self {
+        Self {
+            kind,
+            params: Params::default(),
+        }
     }
 
     fn detect(&self, series: &DailySeries) -> Option<Detection> {
@@ -77,7 +63,7 @@ impl BuiltinRule {
 
 impl Rule for BuiltinRule {
     fn id(&self) -> &str {
-        self.id
+        self.kind.as_str()
     }
 
     fn description(&self) -> &str {
@@ -128,17 +114,17 @@ impl BuiltinRule {
     /// The finding for a detection on `scope`, explained in words.
     fn finding(&self, day: NaiveDate, scope: Scope, d: &Detection) -> Finding {
         Finding {
-            rule: self.id.to_string(),
+            rule: self.kind.as_str().to_string(),
             message: explain(d, &scope.service_name, &scope.usage_type, &scope.account),
             scope,
             day,
-            severity: severity(d.severity),
+            severity: d.severity,
             observed: d.observed,
             expected: d.expected,
             score: d.score,
             monthly_impact: d.monthly_impact,
             detail: None,
-            action: super::Action::Notify,
+            action: crate::model::Action::Notify,
         }
     }
 
@@ -198,14 +184,6 @@ impl BuiltinRule {
     }
 }
 
-fn severity(s: costwatch_detect::Severity) -> Severity {
-    match s {
-        costwatch_detect::Severity::Info => Severity::Info,
-        costwatch_detect::Severity::Warning => Severity::Warning,
-        costwatch_detect::Severity::Critical => Severity::Critical,
-    }
-}
-
 /// One or two sentences on what was seen and what it costs.
 fn explain(d: &Detection, service: &str, usage_type: &str, account: &str) -> String {
     let what = format!("{service} {usage_type} in account {account}");
@@ -254,21 +232,6 @@ fn explain(d: &Detection, service: &str, usage_type: &str, account: &str) -> Str
             money(d.monthly_impact)
         ),
     }
-}
-
-/// `$1,234.56` style.
-pub fn money(x: f64) -> String {
-    let cents = (x.abs() * 100.0).round() as u64;
-    let (whole, frac) = (cents / 100, cents % 100);
-    let digits = whole.to_string();
-    let mut grouped = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            grouped.push(',');
-        }
-        grouped.push(c);
-    }
-    format!("{}${grouped}.{frac:02}", if x < 0.0 { "-" } else { "" })
 }
 
 /// A settable parameter.
@@ -339,26 +302,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn money_groups_thousands() {
-        assert_eq!(money(1234.5), "$1,234.50");
-        assert_eq!(money(-0.004), "-$0.00");
-        assert_eq!(money(999.999), "$1,000.00");
-    }
-
-    #[test]
     fn bad_setting_names_rule_key_and_line() {
         let mut config = toml::Table::new();
         config.insert("treshold".into(), toml::Value::Integer(3));
         let entry = RuleConfig {
-            builtin: "spike".into(),
-            plugin: None,
-            timeout_ms: None,
-            memory_mb: None,
-            enabled: true,
             config,
             line: 12,
+            ..RuleConfig::builtin(Kind::Spike)
         };
-        let err = BuiltinRule::from_config(&entry).err().unwrap();
+        let err = BuiltinRule::from_config(Kind::Spike, &entry).err().unwrap();
         assert!(
             err.contains("treshold") && err.contains("line 12") && err.contains("spike"),
             "{err}"

@@ -1,8 +1,8 @@
 //! Dense daily usage history loaded from the ledger once, and the per-day snapshots rules see.
 
-use super::Scope;
-use crate::config::Detection;
+use super::DetectionConfig as Detection;
 use crate::ledger::Ledger;
+use crate::model::Scope;
 use anyhow::Result;
 use chrono::{Datelike, Days, NaiveDate};
 use costwatch_detect::stats::median;
@@ -166,7 +166,7 @@ impl History {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ledger::{ChargeCategory, FactKey, FactValue, Facts, SeriesFacts};
+    use crate::model::{ChargeCategory, FactKey, FactValue, Facts, SeriesFacts};
 
     #[test]
     fn a_day_still_being_billed_is_not_evaluated() {

@@ -1,95 +1,20 @@
 //! Rules: what they see (a [`Snapshot`] of daily usage series) and what they report ([`Finding`]s).
 
 pub mod builtin;
+mod config;
 mod history;
 pub mod wasm;
 
+pub use config::{DetectionConfig, RuleConfig};
 pub use history::{History, SeriesView, Snapshot};
 
-use crate::config::{Config, RuleConfig};
+use crate::model::Finding;
 
 use anyhow::Result;
-use chrono::NaiveDate;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
-
-/// How loudly a finding is reported.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Info,
-    Warning,
-    Critical,
-}
-
-impl Severity {
-    /// The stored and printed name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Info => "info",
-            Self::Warning => "warning",
-            Self::Critical => "critical",
-        }
-    }
-
-    /// Parses a stored name; anything unknown reads as `info`.
-    pub fn parse(s: &str) -> Self {
-        match s {
-            "critical" => Self::Critical,
-            "warning" => Self::Warning,
-            _ => Self::Info,
-        }
-    }
-}
-
-/// What a finding is about: one account × service × usage type series.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Scope {
-    pub account: String,
-    pub service_code: String,
-    pub service_name: String,
-    pub usage_type: String,
-}
-
-impl Scope {
-    /// Stable key of the scope in the ledger.
-    pub fn key(&self) -> String {
-        format!("{}|{}|{}", self.account, self.service_code, self.usage_type)
-    }
-}
-
-/// One anomaly a rule reports for a scope on the evaluated day.
-#[derive(Debug, Clone)]
-pub struct Finding {
-    pub rule: String,
-    pub scope: Scope,
-    /// The billing day evaluated.
-    pub day: NaiveDate,
-    pub severity: Severity,
-    pub observed: f64,
-    pub expected: f64,
-    pub score: f64,
-    pub monthly_impact: f64,
-    /// Explanation in words a team lead understands.
-    pub message: String,
-    /// Root-cause detail: what to look at and why the rule thinks so.
-    pub detail: Option<String>,
-    /// What the rule asks for besides keeping the finding.
-    pub action: Action,
-}
-
-/// What a finding asks for besides being kept.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "kind")]
-pub enum Action {
-    /// Put it in the digest.
-    #[default]
-    Notify,
-    /// Put it in the digest and propose an AWS Budgets alert for its scope.
-    BudgetAlert { monthly_limit: f64 },
-}
 
 /// A detection rule run over each day's snapshot (rules run in parallel, so they are `Sync`).
 pub trait Rule: Send + Sync {
@@ -143,18 +68,19 @@ pub fn learning_note(rules: &[Box<dyn Rule>], days_known: usize) -> Option<Strin
     })
 }
 
-/// Builds the rules of a config: its enabled `[[rules]]` entries, or every built-in rule with
-/// its defaults when there are none. Plugins are loaded and their `config` tables checked by
-/// the plugin's `validate-config`, before any data is read; errors name the rule and line.
-pub fn from_config(config: &Config) -> Result<Vec<Box<dyn Rule>>, String> {
-    if config.rules.is_empty() {
-        return builtin::NAMES
+/// Builds the rules of `[[rules]]` entries: the enabled ones, or every default built-in
+/// rule with its defaults when there are none. Plugins are loaded and their `config` tables
+/// checked by the plugin's `validate-config`, before any data is read; errors name the rule
+/// and line.
+pub fn from_entries(entries: &[RuleConfig]) -> Result<Vec<Box<dyn Rule>>, String> {
+    if entries.is_empty() {
+        return Ok(builtin::DEFAULTS
             .iter()
-            .map(|n| Ok(Box::new(builtin::BuiltinRule::default_for(n)?) as Box<dyn Rule>))
-            .collect();
+            .map(|&kind| Box::new(builtin::BuiltinRule::default_for(kind)) as Box<dyn Rule>)
+            .collect());
     }
     let mut rules: Vec<Box<dyn Rule>> = Vec::new();
-    for entry in config.rules.iter().filter(|r| r.enabled) {
+    for entry in entries.iter().filter(|r| r.enabled) {
         let rule = from_entry(entry)?;
         if rules.iter().any(|r| r.id() == rule.id()) {
             return Err(format!(
@@ -172,10 +98,10 @@ pub fn from_config(config: &Config) -> Result<Vec<Box<dyn Rule>>, String> {
 
 /// Builds the rule of one `[[rules]]` entry.
 pub fn from_entry(entry: &RuleConfig) -> Result<Box<dyn Rule>, String> {
-    if entry.plugin.is_some() {
-        return Ok(Box::new(wasm::PluginRule::from_entry(entry)?));
+    match entry.builtin {
+        Some(kind) => Ok(Box::new(builtin::BuiltinRule::from_config(kind, entry)?)),
+        None => Ok(Box::new(wasm::PluginRule::from_entry(entry)?)),
     }
-    Ok(Box::new(builtin::BuiltinRule::from_config(entry)?))
 }
 
 /// A rule that failed on a run; the other rules still ran.

@@ -29,16 +29,64 @@ pub struct DailySeries<'a> {
     pub last_weekday: u8,
 }
 
-/// How loudly a detection should be reported.
+/// How loudly a detection (and the finding it becomes) is reported.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "lowercase")
+)]
 pub enum Severity {
+    /// Worth knowing; below the warning impact.
     Info,
+    /// Worth acting on this week.
     Warning,
+    /// Worth acting on today.
     Critical,
 }
 
-/// What kind of anomaly a detection is.
+impl Severity {
+    /// The stored and printed name: `info`, `warning`, `critical`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Info => "info",
+            Self::Warning => "warning",
+            Self::Critical => "critical",
+        }
+    }
+
+    /// Parses a stored name; anything unknown reads as `info`.
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "critical" => Self::Critical,
+            "warning" => Self::Warning,
+            _ => Self::Info,
+        }
+    }
+}
+
+/// `$1,234.56` style, as costwatch prints money.
+pub fn money(x: f64) -> String {
+    let cents = (x.abs() * 100.0).round() as u64;
+    let (whole, frac) = (cents / 100, cents % 100);
+    let digits = whole.to_string();
+    let mut grouped = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    format!("{}${grouped}.{frac:02}", if x < 0.0 { "-" } else { "" })
+}
+
+/// What kind of anomaly a detection is; the built-in rules are named after them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "kebab-case")
+)]
 pub enum Kind {
     /// One day well above its expected value.
     Spike,
@@ -55,13 +103,23 @@ pub enum Kind {
 }
 
 impl Kind {
-    /// Lower-case name for messages and storage: `spike`, `shift`, `creep`, `new_spend`.
+    /// Every kind, in the order the built-in rules run.
+    pub const ALL: [Kind; 6] = [
+        Kind::Spike,
+        Kind::Shift,
+        Kind::Creep,
+        Kind::NewSpend,
+        Kind::Pace,
+        Kind::Budget,
+    ];
+
+    /// The name of the built-in rule: `spike`, `shift`, `creep`, `new-spend`, `pace`, `budget`.
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Spike => "spike",
             Kind::Shift => "shift",
             Kind::Creep => "creep",
-            Kind::NewSpend => "new_spend",
+            Kind::NewSpend => "new-spend",
             Kind::Pace => "pace",
             Kind::Budget => "budget",
         }
@@ -71,7 +129,9 @@ impl Kind {
 /// One anomaly found on the evaluated day.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Detection {
+    /// The kind of anomaly.
     pub kind: Kind,
+    /// How loudly to report it.
     pub severity: Severity,
     /// Cost per day on the evaluated day (recent window mean for shift and creep).
     pub observed: f64,
@@ -94,18 +154,26 @@ pub struct Params {
     /// Largest daily growth (or decline) rate learned as a normal trend and
     /// projected forward; faster growth is never learned as normal.
     pub max_organic_growth: f64,
+    /// The spike detector.
     pub spike: SpikeParams,
+    /// The shift detector.
     pub shift: ShiftParams,
+    /// The creep detector.
     pub creep: CreepParams,
+    /// The new-spend detector.
     pub new_spend: NewSpendParams,
+    /// The month-pace detector.
     pub pace: PaceParams,
+    /// The budget detector.
     pub budget: BudgetParams,
+    /// Severity from the monthly impact.
     pub severity: SeverityParams,
 }
 
 /// A single day well above its weekday-adjusted robust baseline.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SpikeParams {
+    /// Whether the detector runs.
     pub enabled: bool,
     /// Trailing days (before the evaluated day) the baseline median/MAD uses.
     pub window_days: usize,
@@ -132,12 +200,14 @@ pub struct SpikeParams {
 /// A lasting step up: the last few days together clearly above the baseline.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ShiftParams {
+    /// Whether the detector runs.
     pub enabled: bool,
     /// The new level is judged over the last 2 ..= `recent_days` days
     /// (including the evaluated day).
     pub recent_days: usize,
     /// Trailing days before the recent ones that form the baseline.
     pub window_days: usize,
+    /// Fewer days of history than this: no verdict.
     pub min_history_days: usize,
     /// Minimum excess of the recent level, dollars per day.
     pub min_abs_delta: f64,
@@ -147,6 +217,7 @@ pub struct ShiftParams {
     pub k: f64,
     /// Each recent day must be at least this many robust deviations above the baseline.
     pub min_each_z: f64,
+    /// Noise is never assumed below this fraction of the expectation.
     pub noise_floor_relative: f64,
     /// A step, not a ramp: the week before the recent days may have risen by at
     /// most this fraction of the recent rise (on log cost).
@@ -157,6 +228,7 @@ pub struct ShiftParams {
 /// long window, and is still rising.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CreepParams {
+    /// Whether the detector runs.
     pub enabled: bool,
     /// Days over which the recent growth rate is measured.
     pub short_days: usize,
@@ -177,6 +249,7 @@ pub struct CreepParams {
 /// Month-to-date pace: the month's projected cost against the previous month's.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PaceParams {
+    /// Whether the detector runs.
     pub enabled: bool,
     /// No verdict before this day of the month (too little of it to project).
     pub min_elapsed_days: usize,
@@ -227,6 +300,7 @@ impl Default for BudgetParams {
 /// Spend appearing on a series with (essentially) no earlier spend.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NewSpendParams {
+    /// Whether the detector runs.
     pub enabled: bool,
     /// Days of (near-)zero history needed before spend counts as new.
     pub min_history_days: usize,

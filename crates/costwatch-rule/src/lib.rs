@@ -32,7 +32,8 @@
 //! plugin can reuse exactly what the host runs natively.
 
 pub mod bindings {
-    //! Generated from `wit/v0.1.0` (`costwatch:rule@0.1.0`).
+    //! Generated from `wit/v0.1.0` (`costwatch:rule@0.1.0`); documented in the WIT file.
+    #![allow(missing_docs)]
     wit_bindgen::generate!({
         world: "rule-plugin",
         path: "../../wit/v0.1.0",
@@ -71,8 +72,11 @@ pub trait Rule: Sized {
 /// What a rule is and what it needs; see [`Rule::info`].
 #[derive(Debug, Clone)]
 pub struct Info {
+    /// The rule's id, unique among a config's rules.
     pub id: String,
+    /// The rule's version.
     pub version: String,
+    /// One line on what the rule catches.
     pub description: String,
     /// Days of history per series (the evaluated day included).
     pub history_days: u32,
@@ -222,20 +226,8 @@ pub fn severity(s: detect::Severity) -> Severity {
     }
 }
 
-/// `$1,234.56` style, as costwatch prints money.
-pub fn money(x: f64) -> String {
-    let cents = (x.abs() * 100.0).round() as u64;
-    let (whole, frac) = (cents / 100, cents % 100);
-    let digits = whole.to_string();
-    let mut grouped = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            grouped.push(',');
-        }
-        grouped.push(c);
-    }
-    format!("{}${grouped}.{frac:02}", if x < 0.0 { "-" } else { "" })
-}
+/// `$1,234.56` style, as costwatch prints money (the host's own formatting).
+pub use costwatch_detect::money;
 
 #[doc(hidden)]
 pub mod __export {

@@ -13,7 +13,8 @@ mod engine;
 pub use batch::{glob, region_of};
 pub use engine::{Limits, cache_dir};
 
-use super::{Action, Finding, Rule, Scope, Severity, Snapshot};
+use super::{Rule, Snapshot};
+use crate::model::{Action, Finding, Scope, Severity};
 use anyhow::{Context as _, Result, anyhow, bail};
 use bindings::costwatch::rule::types;
 use chrono::NaiveDate;
@@ -151,7 +152,7 @@ impl PluginRule {
 
     /// Loads the plugin of a `[[rules]]` entry with its limits and checks its `config` table;
     /// errors name the plugin, the rule and the entry's line.
-    pub fn from_entry(entry: &crate::config::RuleConfig) -> Result<Self, String> {
+    pub fn from_entry(entry: &crate::rules::RuleConfig) -> Result<Self, String> {
         let Some(path) = &entry.plugin else {
             return Err(format!(
                 "rules (entry at line {}): not a plugin",

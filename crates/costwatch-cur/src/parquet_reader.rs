@@ -7,17 +7,16 @@
 //! Memory is bounded by one batch of the needed columns per worker plus the pages being
 //! decoded.
 
-use super::ReadOptions;
-use super::agg::{Aggregator, Interner};
-use super::csv_reader::json_tags;
-use super::layout::{
-    Cell, Charges, Columns, DayCache, FieldError, Layout, TagSource, Typed, tag_key_matches,
-};
-use super::parquet_file::ParquetFile;
-use super::parquet_pages::{Conv, Kind, PageColumn, int32_cell, int64_cell};
-use crate::error::Error;
-use crate::ledger::SeriesFacts;
-use anyhow::Result;
+use crate::ReadOptions;
+use crate::agg::{Aggregator, Interner};
+use crate::cells::{Cell, Columns, DayCache, FieldError, Typed};
+use crate::charges::Charges;
+use crate::error::{self, Result};
+use crate::facts::SeriesFacts;
+use crate::layout::Layout;
+use crate::parquet_file::ParquetFile;
+use crate::parquet_pages::{Conv, Kind, PageColumn, int32_cell, int64_cell};
+use crate::tags::{TagSource, json_tags, tag_key_matches};
 use parquet::basic::{ConvertedType, LogicalType, TimeUnit, Type as Physical};
 use parquet::column::reader::ColumnReader;
 use parquet::data_type::{ByteArray, FixedLenByteArray};
@@ -341,11 +340,10 @@ enum TagPlan {
 
 /// Reads a CUR 2.0, Athena legacy CUR or FOCUS Parquet file into daily facts.
 pub fn read_parquet(path: &Path, options: &ReadOptions) -> Result<SeriesFacts> {
-    let shown = path.display().to_string();
-    let file =
-        ParquetFile::open(path).map_err(|e| Error::input(format!("{shown}: cannot open: {e}")))?;
-    let reader = SerializedFileReader::new(file)
-        .map_err(|e| Error::input(format!("{shown}: not a readable Parquet file: {e}")))?;
+    let named = error::File(path.to_path_buf());
+    let file = ParquetFile::open(path).map_err(named.io("cannot open"))?;
+    let reader =
+        SerializedFileReader::new(file).map_err(named.parquet("not a readable Parquet file"))?;
     let meta = reader.metadata();
     let schema = meta.file_metadata().schema_descr();
     let fields: Vec<String> = schema
@@ -355,7 +353,7 @@ pub fn read_parquet(path: &Path, options: &ReadOptions) -> Result<SeriesFacts> {
         .map(|f| f.name().to_string())
         .collect();
     let layout = Layout::from_header(fields.iter().map(String::as_str), &options.tag_keys)
-        .map_err(|e| Error::input(format!("{shown}: {e}")))?;
+        .map_err(|e| named.format(e))?;
     // Leaves by top-level field.
     let leaves_of = |field: usize| -> Vec<usize> {
         (0..schema.num_columns())
@@ -370,12 +368,11 @@ pub fn read_parquet(path: &Path, options: &ReadOptions) -> Result<SeriesFacts> {
                 if col.physical_type() == Physical::BOOLEAN
                     || col.physical_type() == Physical::INT96
                 {
-                    return Err(Error::input(format!(
-                        "{shown}: column {}: unsupported type {}",
+                    return Err(named.format(format!(
+                        "column {}: unsupported type {}",
                         fields[field],
                         col.physical_type()
-                    ))
-                    .into());
+                    )));
                 }
                 Ok(Plan {
                     leaf: *leaf,
@@ -384,11 +381,10 @@ pub fn read_parquet(path: &Path, options: &ReadOptions) -> Result<SeriesFacts> {
                     name: fields[field].clone(),
                 })
             }
-            _ => Err(Error::input(format!(
-                "{shown}: column {}: expected a plain value, found a nested type",
+            _ => Err(named.format(format!(
+                "column {}: expected a plain value, found a nested type",
                 fields[field]
-            ))
-            .into()),
+            ))),
         }
     };
     let needed = layout.needed_columns();
@@ -431,7 +427,7 @@ pub fn read_parquet(path: &Path, options: &ReadOptions) -> Result<SeriesFacts> {
         .collect();
     let job = Job {
         reader: &reader,
-        shown: &shown,
+        named: &named,
         layout: &layout,
         plans: &plans,
         slot_of: &slot_of,
@@ -464,7 +460,7 @@ pub fn read_parquet(path: &Path, options: &ReadOptions) -> Result<SeriesFacts> {
 
 struct Job<'a> {
     reader: &'a SerializedFileReader<ParquetFile>,
-    shown: &'a str,
+    named: &'a error::File,
     layout: &'a Layout,
     plans: &'a [Plan],
     slot_of: &'a [usize],
@@ -499,9 +495,9 @@ impl Job<'_> {
         charges: &mut Charges,
         key_cache: &mut HashMap<Vec<u8>, Option<usize>>,
     ) -> Result<()> {
-        let (shown, g) = (self.shown, part.group);
+        let (named, g) = (self.named, part.group);
         let fail = |e: parquet::errors::ParquetError| {
-            Error::input(format!("{shown}: row group {g}: cannot read: {e}"))
+            named.parquet(format!("row group {g}: cannot read"))(e)
         };
         let rg = self.reader.get_row_group(g).map_err(fail)?;
         let mut cols: Vec<KeyColumn> = self
@@ -513,19 +509,19 @@ impl Job<'_> {
         let mut tags = TagColumns::new(self.tag_plan, rg.as_ref()).map_err(fail)?;
         let group_rows = rg.metadata().num_rows();
         let ended = |column: &str, rows: usize| {
-            Error::input(format!(
-                "{shown}: row group {g}: column {column} ended after {rows} of {group_rows} rows"
+            named.format(format!(
+                "row group {g}: column {column} ended after {rows} of {group_rows} rows"
             ))
         };
         let (first, total) = (part.start, part.rows);
         for c in &mut cols {
             let n = c.skip(first, &mut agg.strings).map_err(fail)?;
             if n != first {
-                return Err(ended(c.name(), n).into());
+                return Err(ended(c.name(), n));
             }
         }
         if let Some((column, n)) = tags.skip(first).map_err(fail)? {
-            return Err(ended(&column, n).into());
+            return Err(ended(&column, n));
         }
         let mut done = 0usize;
         let mut typed = cols.iter().all(|c| matches!(c, KeyColumn::Pages(..)));
@@ -535,11 +531,11 @@ impl Job<'_> {
             for c in &mut cols {
                 let n = c.read(want, &mut agg.strings).map_err(fail)?;
                 if n != want {
-                    return Err(ended(c.name(), first + done + n).into());
+                    return Err(ended(c.name(), first + done + n));
                 }
             }
             if let Some((column, n)) = tags.read(want, self.tag_keys, key_cache).map_err(fail)? {
-                return Err(ended(&column, first + done + n).into());
+                return Err(ended(&column, first + done + n));
             }
             tags.tag_sets(want, self.tag_keys.len(), agg, &mut tag_sets);
             if typed {
@@ -553,13 +549,8 @@ impl Job<'_> {
                 }
             }
             let row_error = |r: usize, e: FieldError| {
-                Error::input(format!(
-                    "{shown}: row {}, column {}: {:?} is not {}",
-                    part.file_row + done + r + 1,
-                    e.column,
-                    e.value,
-                    e.expected
-                ))
+                let row = (part.file_row + done + r + 1) as u64;
+                named.row(row, Some(&e.column), e.reason())
             };
             let one_row = |r: usize, days: &mut DayCache, agg: &mut Aggregator| {
                 let field = |i: usize| cols[self.slot_of[i]].cell(r);

@@ -3,7 +3,7 @@
 
 use super::root_cause;
 use crate::ledger::{AlertRecord, Ledger};
-use crate::rules::Finding;
+use crate::model::Finding;
 use anyhow::Result;
 use chrono::{Days, NaiveDate};
 
@@ -88,7 +88,7 @@ fn explained(ledger: &Ledger, source: &str, f: &Finding) -> Finding {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::{Scope, Severity};
+    use crate::model::{Scope, Severity};
 
     fn finding(day: &str, severity: Severity) -> Finding {
         Finding {
@@ -107,7 +107,7 @@ mod tests {
             monthly_impact: 2736.0,
             message: "spike".into(),
             detail: None,
-            action: crate::rules::Action::Notify,
+            action: crate::model::Action::Notify,
         }
     }
 

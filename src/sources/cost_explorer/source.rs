@@ -7,12 +7,13 @@
 //! when a usage type's service is not known yet (remembered in the ledger); and non-usage
 //! charges (credits, tax, refunds, fees) by account × record type.
 
-use super::{Source, SyncContext};
-use crate::config::{Aws, CostExplorerSource as Settings};
-use crate::ledger::{ChargeCategory, FactKey, FactValue, Facts, Forecast, Ledger, SourceReport};
+use super::CostExplorerConfig as Settings;
+use crate::aws::{AwsConfig, Meter, describe};
+use crate::ledger::{Forecast, Ledger};
+use crate::model::{ChargeCategory, FactKey, FactValue, Facts, SourceStatus};
+use crate::sources::{Source, SyncContext, Synced};
 use anyhow::{Context, Result, anyhow};
 use aws_sdk_costexplorer::Client;
-use aws_sdk_costexplorer::error::DisplayErrorContext;
 use aws_sdk_costexplorer::operation::get_cost_and_usage::GetCostAndUsageOutput;
 use aws_sdk_costexplorer::types::{
     DateInterval, Dimension, DimensionValues, Expression, Granularity, GroupDefinition,
@@ -20,6 +21,7 @@ use aws_sdk_costexplorer::types::{
 };
 use chrono::{Datelike, Days, Months, NaiveDate};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Ledger source name.
 pub const SOURCE: &str = "cost_explorer";
@@ -31,11 +33,12 @@ const USAGE_RECORD_TYPES: [&str; 3] = ["Usage", "DiscountedUsage", "SavingsPlanC
 /// The Cost Explorer source.
 pub struct CostExplorerSource {
     settings: Settings,
-    aws: Aws,
+    aws: AwsConfig,
 }
 
 impl CostExplorerSource {
-    pub fn new(settings: Settings, aws: Aws) -> Self {
+    /// The source of these settings, calling AWS through `aws`.
+    pub fn new(settings: Settings, aws: AwsConfig) -> Self {
         Self { settings, aws }
     }
 
@@ -67,7 +70,12 @@ impl CostExplorerSource {
             .collect())
     }
 
-    async fn sync_async(&self, ledger: &Ledger, today: NaiveDate) -> Result<SourceReport> {
+    async fn sync_async(
+        &self,
+        ledger: &Ledger,
+        today: NaiveDate,
+        meter: &Arc<Meter>,
+    ) -> Result<Synced> {
         let days = self.days_to_fetch(ledger, today)?;
         let forecast_due = self.settings.forecast
             && ledger
@@ -86,7 +94,11 @@ impl CostExplorerSource {
                 self.settings.endpoint_url.as_deref(),
             )
             .await?;
-            let client = Client::new(&config);
+            let client = Client::from_conf(
+                aws_sdk_costexplorer::config::Builder::from(&config)
+                    .interceptor(meter.interceptor(|_| REQUEST_PRICE))
+                    .build(),
+            );
             for (start, end) in contiguous_ranges(&days) {
                 let range: Vec<NaiveDate> = start.iter_days().take_while(|d| *d <= end).collect();
                 match fetch_range(&client, ledger, start, end, &mut calls).await {
@@ -115,11 +127,14 @@ impl CostExplorerSource {
             "${:.2} in requests",
             calls.made as f64 * REQUEST_PRICE
         ));
-        Ok(SourceReport {
-            source: self.name().into(),
-            status: if calls.exhausted() { "partial" } else { "ok" }.into(),
+        let status = if calls.exhausted() {
+            SourceStatus::Partial
+        } else {
+            SourceStatus::Ok
+        };
+        Ok(Synced {
+            status,
             detail: notes.join("; "),
-            api_calls: calls.made,
             days_ingested,
         })
     }
@@ -130,8 +145,9 @@ impl Source for CostExplorerSource {
         SOURCE
     }
 
-    fn sync(&self, ledger: &Ledger, ctx: &SyncContext) -> Result<SourceReport> {
-        ctx.runtime.block_on(self.sync_async(ledger, ctx.today))
+    fn sync(&self, ledger: &Ledger, ctx: &SyncContext) -> Result<Synced> {
+        ctx.runtime
+            .block_on(self.sync_async(ledger, ctx.today, &ctx.meter))
     }
 }
 
@@ -353,8 +369,7 @@ async fn query(
         let page = request
             .send()
             .await
-            .map_err(|e| anyhow!("{}", DisplayErrorContext(e)))
-            .context("Cost Explorer GetCostAndUsage")?;
+            .map_err(|e| anyhow!(describe("Cost Explorer GetCostAndUsage", &e)))?;
         parse_page(&page, &mut rows)?;
         token = page
             .next_page_token()
@@ -417,8 +432,7 @@ async fn fetch_forecast(client: &Client, today: NaiveDate, calls: &mut Calls) ->
         .prediction_interval_level(80)
         .send()
         .await
-        .map_err(|e| anyhow!("{}", DisplayErrorContext(e)))
-        .context("Cost Explorer GetCostForecast")?;
+        .map_err(|e| anyhow!(describe("Cost Explorer GetCostForecast", &e)))?;
     let number = |s: Option<&str>| s.and_then(|v| v.parse::<f64>().ok());
     let mean = number(answer.total().and_then(|t| t.amount()))
         .ok_or_else(|| anyhow!("Cost Explorer GetCostForecast returned no total"))?;

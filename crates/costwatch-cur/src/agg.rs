@@ -6,14 +6,10 @@
 //! length. A group is a series' id and a day ([`DailyGroups`]). The series' text is built
 //! once per series at the end, in the ledger's form ([`SeriesFacts`]).
 
-use super::groups::{DailyGroups, Delay, Ids, Key, Merge, hash};
-use super::layout::{Cell, epoch};
-use crate::ledger::{ChargeCategory, DailyAmount, Series, SeriesFacts, SeriesKey, Text};
+use crate::cells::{Cell, epoch};
+use crate::facts::{ChargeCategory, DailyAmount, Series, SeriesFacts, SeriesKey, Text};
+use crate::groups::{DailyGroups, Delay, FxBuild, Ids, Key, Merge, hash};
 use std::collections::HashMap;
-
-/// FxHash as rustc-hash 2 has it: fast for short keys and well mixed in the low bits the
-/// table indexes by; no DoS resistance is needed for billing files.
-pub type FxBuild = rustc_hash::FxBuildHasher;
 
 /// Distinct strings, each with a small id; id 0 is the empty string.
 pub struct Interner {
@@ -398,18 +394,10 @@ impl Aggregator {
     }
 }
 
-/// Tag keys as configured, sorted and deduplicated: the canonical order of `FactKey::tags`.
-pub fn sorted_tag_keys(keys: &[String]) -> Vec<String> {
-    let mut keys: Vec<String> = keys.iter().map(|k| k.trim().to_string()).collect();
-    keys.retain(|k| !k.is_empty());
-    keys.sort();
-    keys.dedup();
-    keys
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tags::sorted_tag_keys;
 
     #[test]
     fn groups_by_raw_key_and_renders_tags_canonically() {

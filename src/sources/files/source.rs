@@ -4,9 +4,10 @@
 //! billing period: when any file of a period changed, every file holding that period is read
 //! again and the period's facts are replaced in one transaction.
 
-use super::{Source, SyncContext, cur};
 use crate::error::Error;
-use crate::ledger::{FileStamp, Ledger, SeriesFacts, SourceReport};
+use crate::ledger::{FileStamp, Ledger};
+use crate::model::{SeriesFacts, SourceStatus};
+use crate::sources::{Source, SyncContext, Synced};
 use anyhow::Result;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -18,20 +19,20 @@ pub const SOURCE: &str = "cur";
 /// Billing files on the local disk.
 pub struct FilesSource {
     paths: Vec<PathBuf>,
-    options: cur::ReadOptions,
+    options: costwatch_cur::ReadOptions,
 }
 
 impl FilesSource {
     pub fn new(paths: Vec<PathBuf>) -> Self {
         Self {
             paths,
-            options: cur::ReadOptions::new(&[]),
+            options: costwatch_cur::ReadOptions::new(&[]),
         }
     }
 
     /// Keeps the values of these tag keys (e.g. `user:team`) in the daily facts.
     pub fn with_tag_keys(mut self, tag_keys: &[String]) -> Self {
-        self.options = cur::ReadOptions::new(tag_keys);
+        self.options = costwatch_cur::ReadOptions::new(tag_keys);
         self
     }
 }
@@ -41,7 +42,7 @@ impl Source for FilesSource {
         "files"
     }
 
-    fn sync(&self, ledger: &Ledger, _ctx: &SyncContext) -> Result<SourceReport> {
+    fn sync(&self, ledger: &Ledger, _ctx: &SyncContext) -> Result<Synced> {
         let files = discover(&self.paths)?;
         let mut stamps = Vec::with_capacity(files.len());
         let mut changed = Vec::new();
@@ -52,11 +53,9 @@ impl Source for FilesSource {
             }
             stamps.push(stamp);
         }
-        let report = |detail: String, days_ingested| SourceReport {
-            source: self.name().into(),
-            status: "ok".into(),
+        let report = |detail: String, days_ingested| Synced {
+            status: SourceStatus::Ok,
             detail,
-            api_calls: 0,
             days_ingested,
         };
         if changed.is_empty() {
@@ -77,7 +76,7 @@ impl Source for FilesSource {
                     continue;
                 }
                 let started = Instant::now();
-                let facts = cur::read_file(Path::new(&path), &self.options)?;
+                let facts = costwatch_cur::read_file(Path::new(&path), &self.options)?;
                 tracing::info!(file = %path, facts = facts.len(),
                     seconds = started.elapsed().as_secs_f64(), "read");
                 let file_periods = facts.billing_periods();
@@ -129,7 +128,7 @@ fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     for path in paths {
         let meta = std::fs::metadata(path).map_err(|e| {
-            Error::input(format!("{}: cannot read billing data: {e}", path.display()))
+            Error::input(format!("{}: cannot read billing data", path.display())).because(e)
         })?;
         if meta.is_dir() {
             walk(path, &mut out)?;
@@ -144,7 +143,7 @@ fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
     let entries =
-        std::fs::read_dir(dir).map_err(|e| Error::input(format!("{}: {e}", dir.display())))?;
+        std::fs::read_dir(dir).map_err(|e| Error::input(dir.display().to_string()).because(e))?;
     for entry in entries {
         let path = entry?.path();
         if path.is_dir() {
@@ -170,7 +169,7 @@ fn is_billing_file(path: &Path) -> bool {
 fn stamp(path: &Path) -> Result<FileStamp> {
     let canonical = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
     let meta =
-        std::fs::metadata(path).map_err(|e| Error::input(format!("{}: {e}", path.display())))?;
+        std::fs::metadata(path).map_err(|e| Error::input(path.display().to_string()).because(e))?;
     let modified_ns = meta
         .modified()
         .ok()
@@ -178,8 +177,7 @@ fn stamp(path: &Path) -> Result<FileStamp> {
         .map_or(0, |d| d.as_nanos() as i64);
     Ok(FileStamp {
         path: canonical.display().to_string(),
-        size: meta.len(),
-        modified_ns,
+        version: format!("{}:{modified_ns}", meta.len()),
         periods: Vec::new(),
     })
 }

@@ -2,10 +2,10 @@
 //! to the recent days, whether that is more usage or a higher price per unit, and where the
 //! change is: the accounts, services and usage types the scope leaves open, regions and tags.
 
-use super::or;
 use crate::ledger::{Ledger, ScopeCost, ScopeFilter};
-use crate::rules::Finding;
-use crate::rules::builtin::money;
+use crate::model::Finding;
+use crate::model::money;
+use crate::model::or;
 use anyhow::Result;
 use chrono::{Datelike, Days, Months, NaiveDate};
 use std::collections::{BTreeSet, HashMap};
@@ -247,8 +247,8 @@ fn unit_price(x: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ledger::{ChargeCategory, FactKey, FactValue, Facts, SeriesFacts};
-    use crate::rules::{Action, Scope, Severity};
+    use crate::model::{Action, Scope, Severity};
+    use crate::model::{ChargeCategory, FactKey, FactValue, Facts, SeriesFacts};
 
     fn day(d: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(2026, 3, d).unwrap()

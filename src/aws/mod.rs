@@ -1,13 +1,36 @@
-//! AWS SDK configuration: the standard credential chain (`AWS_PROFILE`, environment, SSO,
-//! instance roles), optional profile / role / endpoint overrides, standard retries with backoff.
+//! AWS access shared by every AWS client: the SDK configuration (the standard credential
+//! chain with optional profile, role and endpoint overrides; standard retries with backoff),
+//! the meter that counts every request a source makes, and errors told briefly.
 
-use crate::config::Aws;
+mod errors;
+mod meter;
+
+pub use errors::describe;
+pub use meter::Meter;
+
 use anyhow::{Context, Result, anyhow};
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::ProvideCredentials;
+use serde::Deserialize;
 use std::time::Duration;
+
+/// The `[aws]` table: AWS access shared by every AWS client.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AwsConfig {
+    /// Named profile (else `AWS_PROFILE`, else the default chain).
+    pub profile: Option<String>,
+    /// Region for regional APIs (Cost Explorer and billing metrics always use us-east-1).
+    pub region: Option<String>,
+    /// Role to assume before calling AWS.
+    pub role_arn: Option<String>,
+    /// Endpoint override for every service (also `AWS_ENDPOINT_URL`), e.g. an emulator.
+    pub endpoint_url: Option<String>,
+    /// Maximum attempts per request, with the SDK's standard backoff (1 = no retries).
+    pub max_attempts: Option<u32>,
+}
 
 /// How long resolving credentials may take before the run reports that none were found.
 const CREDENTIALS_TIMEOUT: Duration = Duration::from_secs(5);
@@ -16,7 +39,7 @@ const CREDENTIALS_TIMEOUT: Duration = Duration::from_secs(5);
 /// billing metrics live in us-east-1); `endpoint` overrides the config's endpoint for this
 /// service. Fails fast, with instructions, when no credentials can be found.
 pub async fn sdk_config(
-    aws: &Aws,
+    aws: &AwsConfig,
     region: Option<&str>,
     endpoint: Option<&str>,
 ) -> Result<SdkConfig> {

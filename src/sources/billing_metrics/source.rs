@@ -2,28 +2,39 @@
 //! signal for days Cost Explorer and the CUR have not settled yet. The metric is month-to-date
 //! per service and linked account; the daily maximum becomes a daily delta that resets at month start.
 
-use super::{Source, SyncContext};
-use crate::config::{Aws, BillingMetricsSource as Settings};
-use crate::ledger::{ChargeCategory, FactKey, FactValue, Facts, Ledger, SourceReport};
-use anyhow::{Context, Result, anyhow};
+use super::BillingMetricsConfig as Settings;
+use crate::aws::{AwsConfig, Meter, describe};
+use crate::ledger::Ledger;
+use crate::model::{ChargeCategory, FactKey, FactValue, Facts, SourceStatus};
+use crate::sources::{Source, SyncContext, Synced};
+use anyhow::{Result, anyhow};
 use aws_sdk_cloudwatch::Client;
-use aws_sdk_cloudwatch::error::DisplayErrorContext;
 use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{Metric, MetricDataQuery, MetricStat, ScanBy};
 use chrono::{Datelike, Days, NaiveDate};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// Ledger source name.
 pub const SOURCE: &str = "billing_metrics";
 const NAMESPACE: &str = "AWS/Billing";
 const METRIC: &str = "EstimatedCharges";
+/// What a request costs: GetMetricData $0.01 per 1,000 metrics (a full batch of 500 counted),
+/// other requests $0.01 per 1,000.
+fn request_price(operation: &str) -> f64 {
+    if operation == "GetMetricData" {
+        0.005
+    } else {
+        0.00001
+    }
+}
 /// GetMetricData takes at most this many queries per request.
 const QUERIES_PER_REQUEST: usize = 500;
 
 /// The CloudWatch billing metrics source.
 pub struct BillingMetricsSource {
     settings: Settings,
-    aws: Aws,
+    aws: AwsConfig,
 }
 
 /// One EstimatedCharges series: its service and linked account ("" when the metric has none).
@@ -34,23 +45,32 @@ struct SeriesId {
 }
 
 impl BillingMetricsSource {
-    pub fn new(settings: Settings, aws: Aws) -> Self {
+    /// The source of these settings, calling AWS through `aws`.
+    pub fn new(settings: Settings, aws: AwsConfig) -> Self {
         Self { settings, aws }
     }
 
-    async fn sync_async(&self, ledger: &Ledger, today: NaiveDate) -> Result<SourceReport> {
+    async fn sync_async(
+        &self,
+        ledger: &Ledger,
+        today: NaiveDate,
+        meter: &Arc<Meter>,
+    ) -> Result<Synced> {
         let config = crate::aws::sdk_config(
             &self.aws,
             Some("us-east-1"),
             self.settings.endpoint_url.as_deref(),
         )
         .await?;
-        let client = Client::new(&config);
-        let mut calls = 0u32;
-        let metrics = list_metrics(&client, &mut calls).await?;
+        let client = Client::from_conf(
+            aws_sdk_cloudwatch::config::Builder::from(&config)
+                .interceptor(meter.interceptor(request_price))
+                .build(),
+        );
+        let metrics = list_metrics(&client).await?;
         // The day before the window is read too, so the window's first day gets a delta.
         let first = today - Days::new(self.settings.lookback_days.max(1) as u64 + 1);
-        let month_to_date = daily_maximum(&client, &metrics, first, today, &mut calls).await?;
+        let month_to_date = daily_maximum(&client, &metrics, first, today).await?;
         let facts = daily_deltas(&month_to_date);
         let days: Vec<NaiveDate> = {
             let mut d: Vec<NaiveDate> = facts.keys().map(|k| k.day).collect();
@@ -59,15 +79,13 @@ impl BillingMetricsSource {
             d
         };
         let days_ingested = ledger.replace_days(SOURCE, &days, &facts, today)?;
-        Ok(SourceReport {
-            source: SOURCE.into(),
-            status: "ok".into(),
+        Ok(Synced {
+            status: SourceStatus::Ok,
             detail: format!(
                 "{} EstimatedCharges series, {} day(s) of deltas",
                 metrics.len(),
                 days.len()
             ),
-            api_calls: calls,
             days_ingested,
         })
     }
@@ -78,17 +96,17 @@ impl Source for BillingMetricsSource {
         SOURCE
     }
 
-    fn sync(&self, ledger: &Ledger, ctx: &SyncContext) -> Result<SourceReport> {
-        ctx.runtime.block_on(self.sync_async(ledger, ctx.today))
+    fn sync(&self, ledger: &Ledger, ctx: &SyncContext) -> Result<Synced> {
+        ctx.runtime
+            .block_on(self.sync_async(ledger, ctx.today, &ctx.meter))
     }
 }
 
 /// The USD EstimatedCharges metrics, per service where AWS publishes those (else the total).
-async fn list_metrics(client: &Client, calls: &mut u32) -> Result<Vec<(SeriesId, Metric)>> {
+async fn list_metrics(client: &Client) -> Result<Vec<(SeriesId, Metric)>> {
     let mut all = Vec::new();
     let mut token = None;
     loop {
-        *calls += 1;
         let page = client
             .list_metrics()
             .namespace(NAMESPACE)
@@ -96,8 +114,7 @@ async fn list_metrics(client: &Client, calls: &mut u32) -> Result<Vec<(SeriesId,
             .set_next_token(token)
             .send()
             .await
-            .map_err(|e| anyhow!("{}", DisplayErrorContext(e)))
-            .context("CloudWatch ListMetrics")?;
+            .map_err(|e| anyhow!(describe("CloudWatch ListMetrics", &e)))?;
         for metric in page.metrics() {
             let dim = |name: &str| {
                 metric
@@ -134,7 +151,6 @@ async fn daily_maximum(
     metrics: &[(SeriesId, Metric)],
     first: NaiveDate,
     today: NaiveDate,
-    calls: &mut u32,
 ) -> Result<BTreeMap<SeriesId, BTreeMap<NaiveDate, f64>>> {
     let seconds = |d: NaiveDate| d.and_hms_opt(0, 0, 0).unwrap().and_utc().timestamp();
     let mut out: BTreeMap<SeriesId, BTreeMap<NaiveDate, f64>> = BTreeMap::new();
@@ -158,7 +174,6 @@ async fn daily_maximum(
             .collect();
         let mut token = None;
         loop {
-            *calls += 1;
             let page = client
                 .get_metric_data()
                 .set_metric_data_queries(Some(queries.clone()))
@@ -168,8 +183,10 @@ async fn daily_maximum(
                 .set_next_token(token)
                 .send()
                 .await
-                .map_err(|e| anyhow!("{}", DisplayErrorContext(e)))
-                .with_context(|| format!("CloudWatch GetMetricData (batch {})", chunk_no + 1))?;
+                .map_err(|e| {
+                    let operation = format!("CloudWatch GetMetricData (batch {})", chunk_no + 1);
+                    anyhow!(describe(&operation, &e))
+                })?;
             for result in page.metric_data_results() {
                 let index: usize = result
                     .id()

@@ -9,10 +9,13 @@
 //! tables ask the kernel for huge pages, so that random rows do not also miss the
 //! address-translation cache.
 
-use super::agg::FxBuild;
-use super::layout::epoch;
+use crate::cells::epoch;
 use chrono::Datelike;
 use std::hash::{BuildHasher, Hash};
+
+/// FxHash as rustc-hash 2 has it: fast for short keys and well mixed in the low bits the
+/// table indexes by; no DoS resistance is needed for billing files.
+pub type FxBuild = rustc_hash::FxBuildHasher;
 
 /// Rows between a group slot's prefetch and its use.
 const AHEAD: usize = 16;

@@ -6,13 +6,14 @@
 //! allocation) and groups them by raw key bytes. Memory stays bounded by a few chunks
 //! whatever the file size.
 
-use super::ReadOptions;
-use super::agg::Aggregator;
-use super::gzip::{Checksum, MemberEnd, Members};
-use super::layout::{Cell, DayCache, Layout, TagSource, tag_key_matches};
-use crate::error::Error;
-use crate::ledger::SeriesFacts;
-use anyhow::Result;
+use crate::ReadOptions;
+use crate::agg::Aggregator;
+use crate::cells::{Cell, DayCache};
+use crate::error::{self, Result};
+use crate::facts::SeriesFacts;
+use crate::gzip::{Checksum, MemberEnd, Members};
+use crate::layout::Layout;
+use crate::tags::{TagSource, json_tags};
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
@@ -53,20 +54,20 @@ impl Input {
     }
 }
 
+/// What a file without a header row is told.
+const NO_HEADER: &str = "empty file, no header row";
+
 /// Reads a legacy CUR or FOCUS CSV file into daily facts. Errors name the file, row and column.
 pub fn read_csv(path: &Path, options: &ReadOptions) -> Result<SeriesFacts> {
-    let shown = path.display().to_string();
-    let file = File::open(path).map_err(|e| Error::input(format!("{shown}: cannot open: {e}")))?;
+    let named = error::File(path.to_path_buf());
+    let file = File::open(path).map_err(named.io("cannot open"))?;
     let mut input = BufReader::with_capacity(1 << 20, file);
     let gzip = input
         .fill_buf()
         .map(|b| b.starts_with(&[0x1f, 0x8b]))
         .unwrap_or(false);
     let input = if gzip {
-        Input::Gzip(
-            Members::new(input)
-                .map_err(|e| Error::input(format!("{shown}: not a readable gzip file: {e}")))?,
-        )
+        Input::Gzip(Members::new(input).map_err(named.io("not a readable gzip file"))?)
     } else {
         Input::Plain(input)
     };
@@ -75,7 +76,7 @@ pub fn read_csv(path: &Path, options: &ReadOptions) -> Result<SeriesFacts> {
     std::thread::scope(|s| {
         s.spawn(move || inflate(input, tx, back_rx));
         // On error `parse` drops the receiver, which stops the inflate thread.
-        parse(&shown, rx, back_tx, options)
+        parse(&named, rx, back_tx, options)
     })
 }
 
@@ -345,7 +346,7 @@ struct State {
 }
 
 fn parse(
-    shown: &str,
+    named: &error::File,
     rx: Receiver<std::io::Result<Chunk>>,
     back: Sender<Box<[u8]>>,
     options: &ReadOptions,
@@ -364,18 +365,15 @@ fn parse(
         let mut chunk = match rx.recv() {
             Ok(Ok(chunk)) => chunk,
             Ok(Err(e)) => {
-                return Err(Error::input(format!(
-                    "{shown}: row {}: cannot read (truncated or corrupt file?): {e}",
-                    row + 1
-                ))
-                .into());
+                let what = format!("row {}: cannot read (truncated or corrupt file?)", row + 1);
+                return Err(named.io(what)(e));
             }
             Err(_) => break, // the inflate thread finished
         };
         checksum.expect(std::mem::take(&mut chunk.ends));
         checksum
             .update(&chunk.data[..chunk.len])
-            .map_err(|e| Error::input(format!("{shown}: {e}")))?;
+            .map_err(|e| named.format(e))?;
         let eof = chunk.eof;
         let from_pending = !pending.is_empty();
         if from_pending {
@@ -406,13 +404,11 @@ fn parse(
                         .map(|&(s, e)| String::from_utf8_lossy(&src[s..e]).trim().to_string())
                         .collect();
                     if names.iter().all(String::is_empty) {
-                        return Err(
-                            Error::input(format!("{shown}: empty file, no header row")).into()
-                        );
+                        return Err(named.format(NO_HEADER));
                     }
                     let layout =
                         Layout::from_header(names.iter().map(String::as_str), &options.tag_keys)
-                            .map_err(|e| Error::input(format!("{shown}: {e}")))?;
+                            .map_err(|e| named.format(e))?;
                     state = Some(State {
                         layout,
                         columns: names.len(),
@@ -430,7 +426,7 @@ fn parse(
                     continue;
                 }
                 Ok(Next::Incomplete) | Err(_) => {
-                    return Err(Error::input(format!("{shown}: empty file, no header row")).into());
+                    return Err(named.format(NO_HEADER));
                 }
             };
             pos = header_end;
@@ -443,9 +439,7 @@ fn parse(
             let (end, copied) = match splitter.next(data, pos, eof) {
                 Ok(Next::Record { end, copied }) => (end, copied),
                 Ok(Next::Incomplete) => break,
-                Err(e) => {
-                    return Err(Error::input(format!("{shown}: row {}: {e}", row + 1)).into());
-                }
+                Err(e) => return Err(named.row(row as u64 + 1, None, e)),
             };
             let src: &[u8] = if copied { &splitter.scratch } else { data };
             pos = end;
@@ -455,12 +449,12 @@ fn parse(
             }
             row += 1;
             if ranges.len() != st.columns {
-                return Err(Error::input(format!(
-                    "{shown}: row {row}: {} fields, but the header has {}: malformed header or row",
+                let reason = format!(
+                    "{} fields, but the header has {}: malformed header or row",
                     ranges.len(),
                     st.columns
-                ))
-                .into());
+                );
+                return Err(named.row(row as u64, None, reason));
             }
             let field = |i: usize| -> Cell {
                 let (s, e) = ranges[i];
@@ -491,12 +485,7 @@ fn parse(
                 }
             };
             let result = st.layout.accumulate(field, tags, &mut st.days, &mut st.agg);
-            result.map_err(|e| {
-                Error::input(format!(
-                    "{shown}: row {row}, column {}: {:?} is not {}",
-                    e.column, e.value, e.expected
-                ))
-            })?;
+            result.map_err(|e| named.row(row as u64, Some(&e.column), e.reason()))?;
         }
         if from_pending {
             pending.drain(..pos);
@@ -510,29 +499,8 @@ fn parse(
     }
     match state {
         Some(st) => Ok(st.agg.finish()),
-        None => Err(Error::input(format!("{shown}: empty file, no header row")).into()),
+        None => Err(named.format(NO_HEADER)),
     }
-}
-
-/// Values of `keys` in a JSON object of tags (FOCUS `Tags`); empty when absent or not JSON.
-pub(super) fn json_tags(text: &[u8], keys: &[String]) -> Vec<String> {
-    let map: serde_json::Map<String, serde_json::Value> = if text.is_empty() {
-        serde_json::Map::new()
-    } else {
-        serde_json::from_slice(text).unwrap_or_default()
-    };
-    keys.iter()
-        .map(|k| {
-            map.iter()
-                .find(|(mk, _)| tag_key_matches(mk, k))
-                .map(|(_, v)| match v {
-                    serde_json::Value::String(s) => s.clone(),
-                    serde_json::Value::Null => String::new(),
-                    other => other.to_string(),
-                })
-                .unwrap_or_default()
-        })
-        .collect()
 }
 
 #[cfg(test)]
@@ -621,12 +589,5 @@ mod tests {
             Next::Incomplete
         ));
         assert!(s.next(b"1,\"a\nb", 0, true).is_err());
-    }
-
-    #[test]
-    fn json_tags_match_configured_keys() {
-        let keys = vec!["user:team".to_string(), "user:env".to_string()];
-        let v = json_tags(br#"{"user:team":"red","other":"x"}"#, &keys);
-        assert_eq!(v, ["red", ""]);
     }
 }

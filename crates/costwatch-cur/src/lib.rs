@@ -1,25 +1,38 @@
-//! Cost and Usage Report readers: legacy CUR and FOCUS, aggregated to daily facts.
+//! AWS billing files read into daily cost facts: legacy Cost and Usage Reports (CSV, gzip
+//! CSV, Athena Parquet), CUR 2.0 Data Exports (Parquet) and FinOps FOCUS 1.x (CSV, Parquet).
 //!
 //! Column names are matched after normalising to snake case, so `lineItem/UnblendedCost`
 //! (legacy CSV), `line_item_unblended_cost` (Athena / CUR 2.0) and `BilledCost` (FOCUS,
-//! as `billed_cost`) are all recognised.
+//! as `billed_cost`) are all recognised. A file is read by two threads with bounded
+//! memory, and every error names the file, and a bad row its row and column ([`Error`]).
+//!
+//! Modules, each importing only those listed before it: `facts` (the output), `error`,
+//! `cells` (a row's fields), `groups` (hash tables), `tags`, `charges`, `layout` (columns
+//! of a header), `agg` (daily groups), `accumulate` (rows into groups), `gzip`,
+//! `csv_reader`, `parquet_file`, `parquet_pages`, `parquet_reader`.
 
+pub mod facts;
+
+mod accumulate;
 mod agg;
+mod cells;
+mod charges;
 mod csv_reader;
+mod error;
 mod groups;
 mod gzip;
 mod layout;
 mod parquet_file;
 mod parquet_pages;
 mod parquet_reader;
+mod tags;
 
-pub use agg::sorted_tag_keys;
 pub use csv_reader::read_csv;
+pub use error::{Error, Result};
+pub use facts::SeriesFacts;
 pub use parquet_reader::read_parquet;
+pub use tags::sorted_tag_keys;
 
-use crate::error::Error;
-use crate::ledger::SeriesFacts;
-use anyhow::Result;
 use std::io::Read;
 use std::path::Path;
 
@@ -33,6 +46,7 @@ pub struct ReadOptions {
 }
 
 impl ReadOptions {
+    /// Options keeping the values of `tag_keys`, read by two threads.
     pub fn new(tag_keys: &[String]) -> Self {
         Self {
             tag_keys: sorted_tag_keys(tag_keys),
@@ -47,7 +61,7 @@ pub fn read_file(path: &Path, options: &ReadOptions) -> Result<SeriesFacts> {
     let mut magic = [0u8; 4];
     let n = std::fs::File::open(path)
         .and_then(|mut f| f.read(&mut magic))
-        .map_err(|e| Error::input(format!("{}: cannot open: {e}", path.display())))?;
+        .map_err(error::File(path.to_path_buf()).io("cannot open"))?;
     if n == 4 && &magic == b"PAR1" {
         read_parquet(path, options)
     } else {

@@ -8,8 +8,8 @@
 //! dictionary grows too large) are read too; any other encoding or type goes through the
 //! general reader.
 
-use super::agg::Interner;
-use super::layout::{Cell, NULL_DAY, Typed};
+use crate::agg::Interner;
+use crate::cells::{Cell, NULL_DAY, Typed};
 use bytes::Bytes;
 use parquet::basic::{Encoding, Type as Physical};
 use parquet::column::page::{Page, PageReader};

@@ -1,0 +1,100 @@
+//! `[detection]` and `[[rules]]`: what rules see, and which rules run with what settings.
+
+use costwatch_detect::Kind;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// Settings shared by every rule.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DetectionConfig {
+    /// Days of history handed to rules.
+    pub history_days: u32,
+    /// A candidate day whose total is below this share of the recent median is
+    /// treated as still being billed (incomplete) and not evaluated.
+    pub partial_day_ratio: f64,
+    /// How many days back from the run date the newest complete day may lie.
+    pub max_data_lag_days: u32,
+    /// An open finding not seen for this many days is resolved.
+    pub resolve_after_quiet_days: u32,
+}
+
+impl Default for DetectionConfig {
+    fn default() -> Self {
+        Self {
+            history_days: 90,
+            partial_day_ratio: 0.5,
+            max_data_lag_days: 3,
+            resolve_after_quiet_days: 7,
+        }
+    }
+}
+
+/// One `[[rules]]` entry: a built-in rule or a WebAssembly rule plugin (exactly one of the two).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleConfig {
+    /// A built-in rule (spike, shift, creep, new-spend, pace, budget).
+    pub builtin: Option<Kind>,
+    /// A rule plugin (`.wasm` component); relative paths are relative to the config file.
+    pub plugin: Option<PathBuf>,
+    /// Time limit of one plugin call, in milliseconds (default 10000).
+    pub timeout_ms: Option<u64>,
+    /// Memory limit of a plugin instance, in MiB (default 256).
+    pub memory_mb: Option<u64>,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Rule-specific settings, checked by the rule before any data is read.
+    #[serde(default)]
+    pub config: toml::Table,
+    /// Line of this entry in the config file, for error messages.
+    #[serde(skip)]
+    pub line: usize,
+}
+
+impl RuleConfig {
+    /// The entry of a built-in rule with its defaults.
+    pub fn builtin(kind: Kind) -> Self {
+        Self {
+            builtin: Some(kind),
+            plugin: None,
+            timeout_ms: None,
+            memory_mb: None,
+            enabled: true,
+            config: toml::Table::new(),
+            line: 0,
+        }
+    }
+
+    /// Checks what serde cannot: exactly one of `builtin` and `plugin`, and plugin-only
+    /// settings on plugins, positive.
+    pub fn validate(&self) -> Result<(), String> {
+        let at = format!("rules (entry at line {})", self.line);
+        match (&self.builtin, &self.plugin) {
+            (Some(_), Some(_)) => Err(format!("{at}: give either builtin or plugin, not both")),
+            (None, None) => Err(format!(
+                "{at}: give builtin = \"NAME\" or plugin = \"PATH.wasm\""
+            )),
+            (None, Some(_)) if self.timeout_ms == Some(0) || self.memory_mb == Some(0) => {
+                Err(format!("{at}: timeout_ms and memory_mb must be positive"))
+            }
+            (Some(_), None) if self.timeout_ms.is_some() || self.memory_mb.is_some() => Err(
+                format!("{at}: timeout_ms and memory_mb apply to plugins only"),
+            ),
+            _ => Ok(()),
+        }
+    }
+
+    /// Makes a relative plugin path relative to `base`, the config file's folder.
+    pub fn resolve_paths(&mut self, base: &Path) {
+        if let Some(plugin) = self.plugin.as_mut()
+            && plugin.is_relative()
+        {
+            *plugin = base.join(&*plugin);
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}

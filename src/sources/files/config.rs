@@ -1,0 +1,26 @@
+//! `[sources.files]`.
+
+use super::FilesSource;
+use crate::sources::{Shared, Source, SourceConfig, resolve};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// Local CUR / FOCUS files or folders of them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilesConfig {
+    /// Files, or folders searched recursively; relative to the config file.
+    pub paths: Vec<PathBuf>,
+}
+
+impl SourceConfig for FilesConfig {
+    fn build(&self, shared: &Shared) -> Box<dyn Source> {
+        Box::new(FilesSource::new(self.paths.clone()).with_tag_keys(shared.tag_keys))
+    }
+
+    fn resolve_paths(&mut self, base: &Path) {
+        for path in &mut self.paths {
+            resolve(base, path);
+        }
+    }
+}
