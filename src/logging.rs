@@ -1,8 +1,14 @@
 //! Log setup: human-readable on stderr by default, JSON lines with `--log-format json`.
 
-use crate::cli::LogFormat;
 use std::io::IsTerminal;
 use tracing_subscriber::EnvFilter;
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
 
 /// Installs the global subscriber. `RUST_LOG` overrides the verbosity.
 pub fn init(format: LogFormat, verbose: u8) {

@@ -10,6 +10,7 @@ use crate::config::Config;
 use crate::error::Error;
 use crate::ledger::Ledger;
 use crate::lock::LedgerLock;
+use crate::logging::LogFormat;
 use crate::pipeline::Job;
 use anyhow::Result;
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -35,13 +36,6 @@ pub struct Cli {
 
 const EXIT_CODES: &str = "Exit codes: 0 ok, 1 run failed (a source, rule or delivery failed), 2 bad usage, \
                           3 configuration error, 4 another costwatch holds the ledger, 5 unreadable billing data.";
-
-/// Log output format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
-    Text,
-    Json,
-}
 
 #[derive(Debug, Subcommand)]
 pub enum Command {

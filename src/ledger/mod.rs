@@ -5,13 +5,16 @@ mod facts;
 mod findings;
 mod outbox;
 mod runs;
+mod scope;
+mod stamps;
 mod usage;
 
 pub use api_state::Forecast;
-pub use facts::FileStamp;
 pub use findings::{AlertRecord, OpenFinding};
 pub use outbox::OutboxMessage;
-pub use usage::{SOURCE_PREFERENCE, ScopeCost, ScopeFilter, UsageHistory, UsageSeries};
+pub use scope::{ScopeCost, ScopeFilter};
+pub use stamps::FileStamp;
+pub use usage::{SOURCE_PREFERENCE, UsageHistory, UsageSeries};
 
 use anyhow::{Context, Result};
 use rusqlite::Connection;

@@ -10,8 +10,11 @@
 import base64
 import calendar
 import datetime as dt
+import glob
 import gzip
+import importlib
 import json
+import os
 import re
 import threading
 
@@ -197,6 +200,22 @@ def json_to_cbor(value, shape):
 # ---- the middleware -------------------------------------------------------------
 
 
+def load_services(ext):
+    """The emulated services of the `ext_*.py` modules beside this file, in name order.
+
+    Each module defines `Service(ext)` with `route(environ)` (a werkzeug Response for the
+    requests it takes, else None; it sees a request before moto and before the built-in
+    extensions, after injected faults) and `reset()` (called by both reset endpoints).
+    """
+    here = os.path.dirname(os.path.abspath(__file__))
+    services = []
+    for path in sorted(glob.glob(os.path.join(here, "ext_*.py"))):
+        module = importlib.import_module(os.path.basename(path)[:-3])
+        services.append(module.Service(ext))
+    return services
+
+
+
 class Extensions:
     """WSGI middleware: handles costwatch paths and targets, delegates the rest to moto."""
 
@@ -205,31 +224,45 @@ class Extensions:
         self.state = State()
         self.models = {}
         self.models_lock = threading.Lock()
+        self.services = load_services(self)
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         cbor_match = CBOR_PATH.fullmatch(path)
-        if path.startswith(PREFIX + "/"):
+        op = target.rpartition(".")[2]
+        fault = self.state.take_fault(op) if target else None
+        resp = None if fault else self.route_services(environ)
+        if resp is not None:
+            return resp(environ, start_response)
+        if fault:
+            resp = _json_error(
+                fault["status"], fault["code"] or "ThrottlingException", fault["message"]
+            )
+        elif path.startswith(PREFIX + "/"):
             resp = self.control(Request(environ), path[len(PREFIX):])
         elif cbor_match and cbor_match.group(1) in CBOR_SERVICES:
             resp = self.cbor(Request(environ), *cbor_match.groups())
-        elif target:
-            op = target.rpartition(".")[2]
-            fault = self.state.take_fault(op)
-            if fault:
-                resp = _json_error(
-                    fault["status"], fault["code"] or "ThrottlingException", fault["message"]
-                )
-            elif target.startswith(CE_TARGET_PREFIX) and op in DEFAULTS:
-                resp = self.cost_explorer(Request(environ), op)
-            else:
-                return self.app(environ, start_response)
+        elif target.startswith(CE_TARGET_PREFIX) and op in DEFAULTS:
+            resp = self.cost_explorer(Request(environ), op)
         else:
             if path == "/moto-api/reset":
-                self.state.reset()
+                self.reset_all()
             return self.app(environ, start_response)
         return resp(environ, start_response)
+
+    def route_services(self, environ):
+        """The answer of the first `ext_*.py` service that takes this request, if any."""
+        for service in self.services:
+            resp = service.route(environ)
+            if resp is not None:
+                return resp
+        return None
+
+    def reset_all(self):
+        self.state.reset()
+        for service in self.services:
+            service.reset()
 
     def control(self, req, path):
         """POST /ce/<name>-results, /throttle, /reset; GET /state."""
@@ -254,7 +287,7 @@ class Extensions:
                 self.state.faults[body["target"]] = fault
             return _json(200, {})
         if req.method == "POST" and path == "/reset":
-            self.state.reset()
+            self.reset_all()
             return _json(200, {})
         return _json(404, {"message": f"no such costwatch-emulator endpoint: {req.method} {path}"})
 

@@ -9,7 +9,7 @@
 //! Modules, each importing only those listed before it: `facts` (the output), `error`,
 //! `cells` (a row's fields), `groups` (hash tables), `tags`, `charges`, `layout` (columns
 //! of a header), `agg` (daily groups), `accumulate` (rows into groups), `gzip`,
-//! `csv_reader`, `parquet_file`, `parquet_pages`, `parquet_reader`.
+//! `csv_split`, `csv_reader`, `parquet_file`, `parquet_pages`, `parquet_reader`.
 
 pub mod facts;
 
@@ -18,6 +18,7 @@ mod agg;
 mod cells;
 mod charges;
 mod csv_reader;
+mod csv_split;
 mod error;
 mod groups;
 mod gzip;

@@ -7,6 +7,9 @@
 //! the index decoded from the page. Plain-encoded pages (a writer's fallback when the
 //! dictionary grows too large) are read too; any other encoding or type goes through the
 //! general reader.
+//!
+//! Long: one column's pages are one state machine (page headers, levels, dictionary,
+//! plain values, skipping), hot enough that its parts share state instead of passing it.
 
 use crate::agg::Interner;
 use crate::cells::{Cell, NULL_DAY, Typed};

@@ -6,6 +6,9 @@
 //! each worker groups into its own aggregator and the aggregators are merged at the end.
 //! Memory is bounded by one batch of the needed columns per worker plus the pages being
 //! decoded.
+//!
+//! Long: the file's plan (columns, tag columns, parts) and the per-part read loop share
+//! the plan's types; the page decoding itself is in `parquet_pages`.
 
 use crate::ReadOptions;
 use crate::agg::{Aggregator, Interner};

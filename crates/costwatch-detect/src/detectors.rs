@@ -4,6 +4,9 @@
 //! `ln(cost / weekday_factor + offset)` with the spend floor as offset: daily
 //! cost noise is multiplicative, the log makes it symmetric, and the offset
 //! keeps zero days finite and makes cents-sized series look flat.
+//!
+//! Long: the detectors share the [`Baseline`] and its quick checks; apart, each would
+//! need the baseline's internals.
 
 use crate::stats::{
     mad, mean, median, quantile, theil_sen_slope, trailing, weekday_of, weekday_profile,
