@@ -46,8 +46,12 @@ fn render(s: &RunSummary) -> String {
         if s.dry_run { " (dry run)" } else { "" }
     );
     for src in &s.sources {
+        let throttled = match src.throttled {
+            0 => String::new(),
+            n => format!(" ({n} throttled)"),
+        };
         out += &format!(
-            "  source {:<8} {:<6} {} day(s) ingested, {} API call(s): {}\n",
+            "  source {:<8} {:<6} {} day(s) ingested, {} API call(s){throttled}: {}\n",
             src.source,
             src.status.as_str(),
             src.days_ingested,
@@ -55,7 +59,11 @@ fn render(s: &RunSummary) -> String {
             src.detail
         );
     }
-    out += &format!("  API calls: {} in total\n", s.api_calls());
+    out += &format!(
+        "  API calls: {} in total, {}\n",
+        s.api_calls(),
+        money(s.sources.iter().map(|src| src.cost).sum())
+    );
     match s.evaluated_day {
         Some(day) => {
             out += &format!(

@@ -1,4 +1,4 @@
-//! What API sources remember between runs: fetched days, usage type → service, forecasts.
+//! What API sources remember between runs: fetched days and forecasts.
 
 use super::Ledger;
 use anyhow::Result;
@@ -31,32 +31,6 @@ impl Ledger {
         )?;
         let rows = stmt.query_map(params![source, from, to], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
-    }
-
-    /// The known usage type → (service code, service name) mapping.
-    pub fn usage_type_services(&self) -> Result<HashMap<String, (String, String)>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT usage_type, service_code, service_name FROM usage_type_services")?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?))))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
-    }
-
-    /// Records which service usage types belong to.
-    pub fn remember_usage_type_services(
-        &self,
-        mapping: &HashMap<String, (String, String)>,
-    ) -> Result<()> {
-        self.atomically(|tx| {
-            let mut upsert = tx.prepare(
-                "INSERT INTO usage_type_services (usage_type, service_code, service_name) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (usage_type) DO UPDATE SET service_code = ?2, service_name = ?3",
-            )?;
-            for (usage_type, (code, name)) in mapping {
-                upsert.execute(params![usage_type, code, name])?;
-            }
-            Ok(())
-        })
     }
 
     /// Stores a forecast (replacing one made the same day for the same period and metric).

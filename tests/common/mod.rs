@@ -159,25 +159,47 @@ pub fn write_config(dir: &Path, text: &str) -> PathBuf {
     path
 }
 
-/// POSTs a JSON body to a peer (seeding and fault injection endpoints) and returns the status.
-pub fn post_json(peer: &Peer, path: &str, body: &serde_json::Value) -> u16 {
+/// One HTTP/1.1 request to 127.0.0.1:`port`: (status, body).
+pub fn http(port: u16, method: &str, path: &str, body: &str) -> (u16, String) {
     use std::io::{Read, Write};
-    let body = body.to_string();
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", peer.port)).unwrap();
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     write!(
         stream,
-        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        peer.port,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )
     .unwrap();
     let mut answer = String::new();
     stream.read_to_string(&mut answer).unwrap();
-    answer
+    let status = answer
         .split_whitespace()
         .nth(1)
         .and_then(|s| s.parse().ok())
-        .unwrap_or(0)
+        .unwrap_or(0);
+    let body = answer.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    (status, body.to_string())
+}
+
+/// POSTs a JSON body to a peer (seeding and fault injection endpoints) and returns the status.
+pub fn post_json(peer: &Peer, path: &str, body: &serde_json::Value) -> u16 {
+    post_json_port(peer.port, path, body)
+}
+
+/// [`post_json`] to a port.
+pub fn post_json_port(port: u16, path: &str, body: &serde_json::Value) -> u16 {
+    http(port, "POST", path, &body.to_string()).0
+}
+
+/// The body of a GET to a peer.
+pub fn get_text(peer: &Peer, path: &str) -> String {
+    get_text_port(peer.port, path)
+}
+
+/// [`get_text`] from a port.
+pub fn get_text_port(port: u16, path: &str) -> String {
+    let (status, body) = http(port, "GET", path, "");
+    assert_eq!(status, 200, "GET {path}: {body}");
+    body
 }
 
 impl Peer {

@@ -11,6 +11,23 @@ use crate::facts::{ChargeCategory, DailyAmount, Series, SeriesFacts, SeriesKey, 
 use crate::groups::{DailyGroups, Delay, FxBuild, Ids, Key, Merge, hash};
 use std::collections::HashMap;
 
+/// The name a service is shown by: its product name, or one made from its product code
+/// where the file has none or repeats the code (`AmazonCloudWatch` is billed under the
+/// product name `AmazonCloudWatch`): `Amazon CloudWatch`, `AWS Lambda`.
+pub fn product_name(code: &Text, name: Option<&Text>) -> Text {
+    match name {
+        Some(name) if name != code => name.clone(),
+        _ => {
+            let spaced = ["Amazon", "AWS"].iter().find_map(|prefix| {
+                let rest = code.strip_prefix(prefix)?;
+                rest.starts_with(|c: char| c.is_ascii_uppercase() || c.is_ascii_digit())
+                    .then(|| format!("{prefix} {rest}"))
+            });
+            spaced.map_or_else(|| code.clone(), Text::from)
+        }
+    }
+}
+
 /// Distinct strings, each with a small id; id 0 is the empty string.
 pub struct Interner {
     ids: HashMap<Box<[u8]>, u32, FxBuild>,
@@ -354,11 +371,10 @@ impl Aggregator {
                 let period = periods.entry(k.period).or_insert_with(|| {
                     format!("{:04}-{:02}", k.period / 100, k.period % 100).into()
                 });
-                let service_name = if names.service_name == 0 {
-                    k.service_code
-                } else {
-                    names.service_name
-                };
+                let service_name = product_name(&strings[k.service_code as usize], {
+                    let name = &strings[names.service_name as usize];
+                    if name.is_empty() { None } else { Some(name) }
+                });
                 Series {
                     key: SeriesKey {
                         billing_period: period.clone(),
@@ -369,7 +385,7 @@ impl Aggregator {
                         category: k.category,
                         tags: tag_texts[k.tags as usize].clone(),
                     },
-                    service_name: s(service_name),
+                    service_name,
                     usage_unit: s(names.usage_unit),
                 }
             })
@@ -398,6 +414,24 @@ impl Aggregator {
 mod tests {
     use super::*;
     use crate::tags::sorted_tag_keys;
+
+    #[test]
+    fn product_names_are_spaced_where_the_file_repeats_the_code() {
+        let t = |s: &str| Text::from(s);
+        assert_eq!(
+            &*product_name(&t("AmazonCloudWatch"), Some(&t("AmazonCloudWatch"))),
+            "Amazon CloudWatch"
+        );
+        assert_eq!(&*product_name(&t("AWSLambda"), None), "AWS Lambda");
+        assert_eq!(
+            &*product_name(&t("AmazonEC2"), Some(&t("Amazon Elastic Compute Cloud"))),
+            "Amazon Elastic Compute Cloud"
+        );
+        assert_eq!(
+            &*product_name(&t("ElasticMapReduce"), None),
+            "ElasticMapReduce"
+        );
+    }
 
     #[test]
     fn groups_by_raw_key_and_renders_tags_canonically() {
@@ -433,7 +467,10 @@ mod tests {
             .position(|s| &*s.key.tags == "user:app=a1;user:team=red")
             .unwrap();
         let series = &facts.series[red];
-        assert_eq!(&*series.service_name, "AmazonEC2");
+        assert_eq!(
+            &*series.service_name, "Amazon EC2",
+            "no product name: made from the code"
+        );
         assert_eq!(&*series.key.billing_period, "2025-06");
         let amount = facts
             .amounts

@@ -2,6 +2,9 @@
 //! forecast, fetched incrementally within a request budget.
 
 mod config;
+mod fetch;
+mod forecast;
+mod query;
 mod source;
 
 pub use config::CostExplorerConfig;
