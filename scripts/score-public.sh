@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Detection quality on the labelled public scenarios: backtests each one with the release
-# binary and scores it with ../shared/scenarios/score.py, then prints the totals.
+# Detection quality on the labelled scenarios (the public ones in ../shared/scenarios/public
+# and the rougher ones in tests/scenarios): backtests each one with the release binary and
+# scores it with ../shared/scenarios/score.py, then prints the totals.
 #
 #   scripts/score-public.sh                      # built-in rules with their defaults
 #   scripts/score-public.sh --config my.toml     # the rules and settings of a config
@@ -17,7 +18,7 @@ cargo build --release --locked --quiet
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-for dir in "$scenarios"/public/*/; do
+for dir in "$scenarios"/public/*/ tests/scenarios/rough-*/; do
   name=$(basename "$dir")
   read -r from to < <(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["evaluate_from"], d["last_day"])' "$dir/labels.json")
   target/release/costwatch --log-format json backtest --ledger "$work/$name.db" --data "$dir" \

@@ -537,16 +537,16 @@ fn fees_credits_and_tax_stay_out_of_usage() {
     assert!(tax_rows > 0);
 }
 
-/// Backtests every public scenario and scores it with ../shared/scenarios/score.py.
-#[test]
-fn public_scenarios_meet_the_detection_goal() {
-    let root = shared().join("scenarios/public");
-    let mut scenarios: Vec<_> = std::fs::read_dir(&root)
-        .unwrap()
+/// Backtests every scenario folder under `roots` and scores it with
+/// ../shared/scenarios/score.py: (recall, precision, the per-scenario report).
+fn score_scenarios(roots: &[std::path::PathBuf]) -> (f64, f64, String) {
+    let mut scenarios: Vec<_> = roots
+        .iter()
+        .flat_map(|root| std::fs::read_dir(root).unwrap())
         .map(|e| e.unwrap().path())
+        .filter(|p| p.join("labels.json").exists())
         .collect();
     scenarios.sort();
-    assert!(scenarios.len() >= 6);
     let (mut labels, mut detected, mut alerts, mut false_alarms) = (0, 0, 0, 0);
     let mut report = String::new();
     for scenario in &scenarios {
@@ -578,17 +578,39 @@ fn public_scenarios_meet_the_detection_goal() {
         alerts += s["alerts"].as_u64().unwrap();
         false_alarms += s["false_alarms"].as_u64().unwrap();
     }
+    assert!(labels > 0, "no scenarios under {roots:?}");
     let recall = detected as f64 / labels as f64;
     let precision = if alerts == 0 {
         1.0
     } else {
         1.0 - false_alarms as f64 / alerts as f64
     };
-    println!(
-        "{report}recall {recall:.3} ({detected}/{labels}), precision {precision:.3} ({alerts} alerts, {false_alarms} false)"
+    report += &format!(
+        "recall {recall:.3} ({detected}/{labels}), precision {precision:.3} ({alerts} alerts, {false_alarms} false)"
     );
-    assert!(
-        recall >= 0.95 && precision >= 0.95,
-        "{report}recall {recall:.3}, precision {precision:.3}"
-    );
+    println!("{report}");
+    (recall, precision, report)
+}
+
+/// The public scenarios (../shared/scenarios/public): everything caught on time, no false
+/// alarm worth a mention.
+#[test]
+fn public_scenarios_meet_the_detection_goal() {
+    let (recall, precision, report) = score_scenarios(&[shared().join("scenarios/public")]);
+    assert!(recall >= 0.95 && precision >= 0.95, "{report}");
+}
+
+/// The public scenarios and the rougher ones of tests/scenarios (slow creeps on noisy
+/// series, month-end jobs, workloads moving between accounts) together. The goal is 0.95
+/// and 0.95; this holds what is reached so it cannot slip back: 39 of 46 labels (the misses
+/// are Container Insights creeps on series with 18-25 % daily noise, whose level is only
+/// two standard errors up by the labelled day), 9 false alarms in 60 alerts.
+#[test]
+fn rough_scenarios_hold_their_detection_level() {
+    let roots = [
+        shared().join("scenarios/public"),
+        repo().join("tests/scenarios"),
+    ];
+    let (recall, precision, report) = score_scenarios(&roots);
+    assert!(recall >= 0.84 && precision >= 0.84, "{report}");
 }

@@ -1,10 +1,11 @@
 //! Built-in rules: the detectors of `costwatch-detect`, one rule each, configurable per `[[rules]]`.
 
-use super::RuleConfig;
-use super::{Rule, Snapshot};
+use super::offsets::{Siblings, accounts_offset};
+use super::{Rule, RuleConfig, Snapshot};
 use crate::model::{Finding, Scope, money};
 use anyhow::Result;
 use chrono::{Datelike, Months, NaiveDate};
+use costwatch_detect::stats::mean;
 use costwatch_detect::{DailySeries, Detection, Kind, Params};
 use std::collections::BTreeMap;
 
@@ -95,22 +96,47 @@ impl Rule for BuiltinRule {
             return Ok(self.monthly(snapshot));
         }
         let weekday = snapshot.weekday();
-        let findings = snapshot
-            .series
-            .iter()
-            .filter_map(|s| {
+        let mut detections: Vec<(usize, Detection)> = (snapshot.series.iter().enumerate())
+            .filter_map(|(i, s)| {
                 let d = self.detect(&DailySeries {
                     amounts: s.known(),
                     last_weekday: weekday,
                 })?;
-                Some(self.finding(snapshot.day, s.scope.clone(), &d))
+                Some((i, d))
             })
             .collect();
-        Ok(findings)
+        // A rise its siblings' drops make up for is a workload that moved between accounts.
+        if let Some(recent) = self.recent_days() {
+            let siblings = Siblings::new(snapshot);
+            detections.retain(|(i, d)| {
+                let moved = siblings.offset(*i, recent, d.observed - d.expected);
+                if moved {
+                    tracing::debug!(rule = self.id(), scope = %snapshot.series[*i].scope.key(),
+                        "a rise made up for by drops in other accounts: moved, not new");
+                }
+                !moved
+            });
+        }
+        Ok(detections
+            .into_iter()
+            .map(|(i, d)| self.finding(snapshot.day, snapshot.series[i].scope.clone(), &d))
+            .collect())
     }
 }
 
 impl BuiltinRule {
+    /// The days a detection's rise is over, for the cross-account offset check (`None`:
+    /// the rule does not look at single series' rises).
+    fn recent_days(&self) -> Option<usize> {
+        match self.kind {
+            Kind::Spike | Kind::NewSpend => Some(1),
+            Kind::Shift => Some(3),
+            // A creep's rise spans weeks (the fast one's baseline eight).
+            Kind::Creep => Some(56),
+            Kind::Pace | Kind::Budget => None,
+        }
+    }
+
     /// The finding for a detection on `scope`, explained in words.
     fn finding(&self, day: NaiveDate, scope: Scope, d: &Detection) -> Finding {
         Finding {
@@ -155,10 +181,10 @@ impl BuiltinRule {
             }
         }
         totals
-            .into_iter()
-            .filter_map(|(account, amounts)| {
+            .iter()
+            .filter_map(|(&account, amounts)| {
                 let series = DailySeries {
-                    amounts: &amounts,
+                    amounts,
                     last_weekday: snapshot.weekday(),
                 };
                 let day_of_month = day.day() as usize;
@@ -172,6 +198,25 @@ impl BuiltinRule {
                     ),
                     _ => costwatch_detect::budget(&series, day_of_month, this_month, &self.params),
                 }?;
+                // An account's rise the other accounts' drops make up for: moved work. A
+                // drop is the last week's rate below the previous month's.
+                let others =
+                    (totals.iter())
+                        .filter(|(other, _)| **other != account)
+                        .map(|(_, amounts)| {
+                            let n = amounts.len();
+                            let month_start = n.saturating_sub(day_of_month);
+                            let before =
+                                &amounts[month_start.saturating_sub(previous_month)..month_start];
+                            let recent = &amounts[n.saturating_sub(7)..];
+                            if before.is_empty() || recent.is_empty() {
+                                return 0.0;
+                            }
+                            (mean(before) - mean(recent)).max(0.0)
+                        });
+                if self.kind == Kind::Pace && accounts_offset(d.observed - d.expected, others) {
+                    return None;
+                }
                 let scope = Scope {
                     account: account.to_string(),
                     service_code: String::new(),
@@ -261,6 +306,7 @@ fn set_param(p: &mut Params, kind: Kind, key: &str, value: &toml::Value) -> Resu
         (Kind::Shift, "min_relative") => Slot::Number(&mut p.shift.min_relative),
         (Kind::Shift, "k") => Slot::Number(&mut p.shift.k),
         (Kind::Shift, "noise_floor_relative") => Slot::Number(&mut p.shift.noise_floor_relative),
+        (Kind::Shift, "skip_monthly_recurring") => Slot::Flag(&mut p.shift.skip_monthly_recurring),
         (Kind::Creep, "short_days") => Slot::Days(&mut p.creep.short_days),
         (Kind::Creep, "long_days") => Slot::Days(&mut p.creep.long_days),
         (Kind::Creep, "level_days") => Slot::Days(&mut p.creep.level_days),
@@ -268,6 +314,12 @@ fn set_param(p: &mut Params, kind: Kind, key: &str, value: &toml::Value) -> Resu
         (Kind::Creep, "k") => Slot::Number(&mut p.creep.k),
         (Kind::Creep, "min_relative") => Slot::Number(&mut p.creep.min_relative),
         (Kind::Creep, "min_abs_delta") => Slot::Number(&mut p.creep.min_abs_delta),
+        (Kind::Creep, "slow_days") => Slot::Days(&mut p.creep.slow_days),
+        (Kind::Creep, "slow_min_weekly_growth") => {
+            Slot::Number(&mut p.creep.slow_min_weekly_growth)
+        }
+        (Kind::Creep, "slow_k") => Slot::Number(&mut p.creep.slow_k),
+        (Kind::Creep, "slow_min_relative") => Slot::Number(&mut p.creep.slow_min_relative),
         (Kind::NewSpend, "min_history_days") => Slot::Days(&mut p.new_spend.min_history_days),
         (Kind::NewSpend, "ramp_days") => Slot::Days(&mut p.new_spend.ramp_days),
         (Kind::NewSpend, "min_daily") => Slot::Number(&mut p.new_spend.min_daily),

@@ -3,6 +3,7 @@
 pub mod builtin;
 mod config;
 mod history;
+mod offsets;
 pub mod wasm;
 
 pub use config::{DetectionConfig, RuleConfig};

@@ -256,11 +256,33 @@ pub fn shift(s: &DailySeries, p: &Params) -> Option<Detection> {
     if !sp.enabled || last < p.min_daily_spend {
         return None;
     }
-    (2..=sp.recent_days.max(2)).find_map(|m| shift_over(s, p, m))
+    let mut fired = None;
+    for m in 2..=sp.recent_days.max(2) {
+        match shift_over(s, p, m) {
+            // The same days a month earlier were as high: a monthly job, whatever `m`.
+            Step::Recurring => return None,
+            Step::Fired(d) if fired.is_none() => fired = Some(d),
+            _ => {}
+        }
+    }
+    fired
+}
+
+/// What [`shift_over`] saw.
+enum Step {
+    None,
+    Fired(Detection),
+    /// A step as high as the same days of about a month earlier.
+    Recurring,
 }
 
 /// [`shift`] with the last `m` days as the new level.
-fn shift_over(s: &DailySeries, p: &Params, m: usize) -> Option<Detection> {
+fn shift_over(s: &DailySeries, p: &Params, m: usize) -> Step {
+    shift_detection(s, p, m).unwrap_or(Step::None)
+}
+
+/// [`shift_over`], `None` for no step.
+fn shift_detection(s: &DailySeries, p: &Params, m: usize) -> Option<Step> {
     let sp = &p.shift;
     let n = s.amounts.len();
     if n < sp.min_history_days + m {
@@ -303,7 +325,23 @@ fn shift_over(s: &DailySeries, p: &Params, m: usize) -> Option<Detection> {
     {
         return None;
     }
-    Some(detection(p, Kind::Shift, observed, expected, z))
+    // The same days of a month earlier about as high (monthly jobs vary in size): a
+    // month-end (or monthly) job, not a step.
+    let similar = base + 0.5 * rise;
+    let monthly = sp.skip_monthly_recurring
+        && (27..=32).any(|lag| {
+            lag <= logs.len() && mean(&logs[logs.len() - lag..logs.len() - lag + m]) >= similar
+        });
+    if monthly {
+        return Some(Step::Recurring);
+    }
+    Some(Step::Fired(detection(
+        p,
+        Kind::Shift,
+        observed,
+        expected,
+        z,
+    )))
 }
 
 /// Sustained growth that no single day makes obvious.
@@ -320,6 +358,11 @@ fn shift_over(s: &DailySeries, p: &Params, m: usize) -> Option<Detection> {
 /// baseline (`expected`). `monthly_impact` projects the growth over the next
 /// month; severity is at most Warning, creep being slow by nature.
 pub fn creep(s: &DailySeries, p: &Params) -> Option<Detection> {
+    fast_creep(s, p).or_else(|| slow_creep(s, p))
+}
+
+/// [`creep`] over the short window: growth of half a percent a day and more.
+fn fast_creep(s: &DailySeries, p: &Params) -> Option<Detection> {
     let s = &since_first_spend(s, p);
     let c = &p.creep;
     let n = s.amounts.len();
@@ -382,6 +425,130 @@ pub fn creep(s: &DailySeries, p: &Params) -> Option<Detection> {
     d.monthly_impact = (future - expected) * DAYS_PER_MONTH;
     d.severity = p.severity.classify(d.monthly_impact).min(Severity::Warning);
     Some(d)
+}
+
+/// Slow creep: growth of one to a few percent a week, which no short window shows, seen
+/// over the whole history (up to `slow_days`) on weekday-adjusted log cost as a hinge: a flat
+/// level, then a robust line rising from it (the creep's start is tried week by week, from
+/// the window's first day, which is a plain line, to three weeks before the end). The best
+/// hinge must grow at least `slow_min_weekly_growth` a week above the organic range, start
+/// near the flat level (most of the rise within the line: a jump is a shift's news), end
+/// `slow_min_relative` above it, and that rise must be `slow_k` standard errors (from the
+/// residuals, with an allowance for streaky noise). Only series whose last two weeks stand
+/// that far above the window's first four are fitted. Severity is at most Warning.
+fn slow_creep(s: &DailySeries, p: &Params) -> Option<Detection> {
+    let s = &since_first_spend(s, p);
+    let c = &p.creep;
+    let xs = trailing(s.amounts, c.slow_days);
+    let n = xs.len();
+    if !c.enabled
+        || c.slow_days == 0
+        || s.amounts.len() < c.slow_min_days
+        || n < 42
+        || xs[n - 1] < p.min_daily_spend
+        || !established(xs, p)
+    {
+        return None;
+    }
+    let b = Baseline::with_profile(weekday_profile(xs, s.last_weekday), p);
+    let logs = b.logs(xs, s.last_weekday);
+    let min_rise = (1.0 + c.slow_min_relative).ln();
+    if median(trailing(&logs, 14)) - median(&logs[..28]) < min_rise {
+        return None;
+    }
+    let best = (0..=n - 21)
+        .step_by(7)
+        .filter_map(|start| Hinge::fit(&logs, start))
+        .filter(|h| {
+            h.slope * 7.0 >= c.slow_min_weekly_growth + p.max_organic_growth
+                && h.jump <= 0.5 * h.rise
+        })
+        .max_by(|a, b| a.z.total_cmp(&b.z))?;
+    if best.z < c.slow_k || best.rise < min_rise {
+        return None;
+    }
+    let grown = best.flat + p.max_organic_growth * (n - best.start) as f64;
+    let observed = b.cost_of(best.flat + best.rise, None);
+    let expected = b.cost_of(grown, None);
+    if !big_enough(observed, expected, c.min_abs_delta, c.slow_min_relative) {
+        return None;
+    }
+    let g = best.slope.min(0.05);
+    let future = observed * (1..=30).map(|d| (g * d as f64).exp()).sum::<f64>() / 30.0;
+    let mut d = detection(p, Kind::Creep, observed, expected, best.z);
+    d.monthly_impact = (future - expected) * DAYS_PER_MONTH;
+    d.severity = p.severity.classify(d.monthly_impact).min(Severity::Warning);
+    Some(d)
+}
+
+/// A flat level until `start`, then a line: the shape of a creep that began at `start`.
+struct Hinge {
+    start: usize,
+    /// The level before `start` (the line's own start when `start` is 0).
+    flat: f64,
+    /// Growth per day of the line.
+    slope: f64,
+    /// Where the line starts above the flat level.
+    jump: f64,
+    /// Where the line ends above the flat level.
+    rise: f64,
+    /// `rise` in standard errors.
+    z: f64,
+}
+
+/// A robust slope: the median of the slopes between points half the series apart.
+fn pair_slope(ys: &[f64]) -> f64 {
+    let half = (ys.len() / 2).max(1);
+    let slopes: Vec<f64> = (0..ys.len().saturating_sub(half))
+        .map(|i| (ys[i + half] - ys[i]) / half as f64)
+        .collect();
+    median(&slopes)
+}
+
+impl Hinge {
+    /// The hinge of `ys` beginning at `start` (a robust line: the median of the slopes
+    /// between points half the segment apart, and the median intercept).
+    fn fit(ys: &[f64], start: usize) -> Option<Self> {
+        let segment = &ys[start..];
+        let len = segment.len();
+        let half = len / 2;
+        if half < 7 || (start > 0 && start < 14) {
+            return None;
+        }
+        let slope = pair_slope(segment);
+        // Growth all along: each half of the line rises too (noise and steps rarely do).
+        let (first, second) = segment.split_at(half);
+        if pair_slope(first).min(pair_slope(second)) < 0.3 * slope {
+            return None;
+        }
+        let intercept = median(&detrend(segment, slope));
+        let flat = if start == 0 {
+            intercept
+        } else {
+            median(&ys[..start])
+        };
+        let end = intercept + slope * (len - 1) as f64;
+        let mut residuals: Vec<f64> = ys[..start].iter().map(|y| y - flat).collect();
+        residuals
+            .extend((segment.iter().enumerate()).map(|(i, y)| y - intercept - slope * i as f64));
+        let sigma = mad(&residuals).max(0.02);
+        let variance = if start == 0 {
+            12.0 / len as f64
+        } else {
+            1.57 / start as f64 + 4.0 / len as f64
+        };
+        // Days are not independent (noise runs in streaks): an allowance of 1.5.
+        let stderr = 1.5 * sigma * variance.sqrt();
+        let rise = end - flat;
+        Some(Self {
+            start,
+            flat,
+            slope,
+            jump: intercept - flat,
+            rise,
+            z: rise / stderr,
+        })
+    }
 }
 
 /// Spend on a series that had (essentially) none.

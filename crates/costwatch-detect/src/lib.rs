@@ -222,6 +222,9 @@ pub struct ShiftParams {
     /// A step, not a ramp: the week before the recent days may have risen by at
     /// most this fraction of the recent rise (on log cost).
     pub max_prior_rise: f64,
+    /// Stay quiet when the same days of about a month earlier were about as high (half the
+    /// rise, on log cost): a month-end or monthly job, not a lasting step.
+    pub skip_monthly_recurring: bool,
 }
 
 /// Sustained growth: the recent level has risen well above the trend of the
@@ -244,6 +247,17 @@ pub struct CreepParams {
     pub min_relative: f64,
     /// Minimum rise of the current level over the projected baseline, dollars per day.
     pub min_abs_delta: f64,
+    /// Slow creep (a few percent a week, below `min_growth`): days of history its trend is
+    /// fitted over, at most (0 disables it).
+    pub slow_days: usize,
+    /// Slow creep: fewer days than this since the series first spent, no verdict.
+    pub slow_min_days: usize,
+    /// Slow creep: minimum growth per week above the organic range (log scale).
+    pub slow_min_weekly_growth: f64,
+    /// Slow creep: the rise must be `slow_k` standard errors.
+    pub slow_k: f64,
+    /// Slow creep: minimum rise of the current level over the flat level before it, relative.
+    pub slow_min_relative: f64,
 }
 
 /// Month-to-date pace: the month's projected cost against the previous month's.
@@ -369,6 +383,7 @@ impl Default for ShiftParams {
             min_each_z: 1.0,
             noise_floor_relative: 0.05,
             max_prior_rise: 0.33,
+            skip_monthly_recurring: true,
         }
     }
 }
@@ -384,6 +399,11 @@ impl Default for CreepParams {
             k: 5.0,
             min_relative: 0.15,
             min_abs_delta: 1.0,
+            slow_days: 90,
+            slow_min_days: 56,
+            slow_min_weekly_growth: 0.005,
+            slow_k: 3.0,
+            slow_min_relative: 0.15,
         }
     }
 }
