@@ -221,7 +221,7 @@ fn partitioned_legacy_cur_gives_the_file_readers_facts_and_reruns_only_what_chan
     let total: u64 = sizes.values().sum();
     let mb = |n: u64| format!("{:.1} MB", n as f64 / 1e6);
     assert!(
-        text.contains(&format!("{} scanned, $0.00015", mb(total))),
+        text.contains(&format!("{} scanned, $0.00015 of queries", mb(total))),
         "{text}"
     );
 
@@ -233,7 +233,11 @@ fn partitioned_legacy_cur_gives_the_file_readers_facts_and_reruns_only_what_chan
         "{}",
         stdout(&out)
     );
-    assert!(stdout(&out).contains("0 B scanned"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("0 B scanned, $0.00000 of queries"),
+        "{}",
+        stdout(&out)
+    );
     assert_eq!(queries(&moto).len(), 3);
 
     // A new object in December's partition: December alone is queried again.
@@ -272,13 +276,31 @@ fn the_cost_guard_stops_before_a_query_that_would_exceed_it() {
     );
     let config = config(dir.path(), &moto, &guard);
 
-    let out = run_daily(dir.path(), &config, "2019-01-05");
-    let text = stdout(&out);
-    assert!(text.contains("partial"), "{text}");
-    assert!(
-        text.contains("cost guard: 2018-10 not queried, its objects (1.5 MB) would take"),
-        "{text}"
+    let out = run(costwatch(dir.path())
+        .args([
+            "run",
+            "--format",
+            "json",
+            "--date",
+            "2019-01-05",
+            "--config",
+        ])
+        .arg(&config));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let athena = &summary["sources"][0];
+    assert_eq!(
+        (&athena["source"], &athena["status"]),
+        (&json!("athena"), &json!("partial"))
     );
+    let detail = athena["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("cost guard: 2018-10 not queried, its objects (1.5 MB) would take"),
+        "{detail}"
+    );
+    // The meter: two queries at Athena's 10 MB minimum, and the S3 listing.
+    let cost = athena["cost"].as_f64().unwrap();
+    assert!((0.0001..0.00011).contains(&cost), "{cost}");
     let ran = queries(&moto);
     assert_eq!(
         ran.len(),

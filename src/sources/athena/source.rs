@@ -3,7 +3,7 @@
 
 use super::AthenaConfig;
 use super::partitions::{self, Partition, hex};
-use super::query::Runner;
+use super::query::{self, Runner};
 use super::sql;
 use super::table::{self, Table};
 use crate::aws::{AwsConfig, Meter, s3_request_price};
@@ -12,7 +12,7 @@ use crate::model::SourceStatus;
 use crate::sources::files::SOURCE;
 use crate::sources::{Source, SyncContext, Synced};
 use anyhow::{Context, Result};
-use costwatch_cur::ReadOptions;
+use costwatch_cur::{Projection, ReadOptions};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -73,13 +73,13 @@ impl AthenaSource {
         &self,
         ledger: &Ledger,
         table: &Table,
+        projection: &Projection,
         partitions: Vec<Partition>,
     ) -> Result<(Vec<Due>, usize)> {
-        let projection = table.projection(&self.options.tag_keys)?;
         let mut due = Vec::new();
         let mut unchanged = 0;
         for partition in partitions {
-            let sql = sql::query(table, &projection, &partition.filter)?;
+            let sql = sql::query(table, projection, &partition.filter)?;
             let version = hex(&Sha256::digest(format!("{}\n{sql}", partition.version))[..12]);
             let stamp = FileStamp {
                 path: match &partition.period {
@@ -106,10 +106,11 @@ impl AthenaSource {
         let s = &self.settings;
         let (athena, s3) = self.clients(meter).await?;
         let table = table::load(&athena, &s.database, s.table.as_deref()).await?;
-        let format = table.format(&table.projection(&[])?, s.format)?;
+        let projection = table.projection(&self.options.tag_keys)?;
+        let format = table.format(&projection, s.format)?;
         let partitions = partitions::list(&s3, &table).await?;
         let found = partitions.len();
-        let (due, unchanged) = self.due(ledger, &table, partitions)?;
+        let (due, unchanged) = self.due(ledger, &table, &projection, partitions)?;
         let runner = Runner {
             athena: &athena,
             s3: &s3,
@@ -126,6 +127,7 @@ impl AthenaSource {
             table.qualified()
         )];
         let (mut status, mut scanned, mut days) = (SourceStatus::Ok, 0u64, 0);
+        let mut cost = 0.0;
         for Due {
             partition,
             sql,
@@ -148,6 +150,7 @@ impl AthenaSource {
                 .await
                 .with_context(|| format!("{}: {what}", table.qualified()))?;
             scanned += done.bytes_scanned;
+            cost += query::cost(done.bytes_scanned);
             let mut periods: BTreeSet<String> = done.facts.billing_periods();
             periods.extend(partition.period.iter().cloned());
             stamp.periods = periods.into_iter().collect();
@@ -168,11 +171,7 @@ impl AthenaSource {
                 }
             ));
         }
-        notes.push(format!(
-            "{} scanned, ${:.5}",
-            bytes(scanned),
-            meter.read().2
-        ));
+        notes.push(format!("{} scanned, ${cost:.5} of queries", bytes(scanned)));
         Ok(Synced {
             status,
             detail: notes.join("; "),
