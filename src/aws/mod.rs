@@ -1,12 +1,15 @@
 //! AWS access shared by every AWS client: the SDK configuration (the standard credential
 //! chain with optional profile, role and endpoint overrides; standard retries with backoff),
-//! the meter that counts every request a source makes, and errors told briefly.
+//! the meter that counts every request a source makes, errors told briefly, and what S3
+//! readers share.
 
 mod errors;
 mod meter;
+mod s3;
 
 pub use errors::describe;
 pub use meter::Meter;
+pub use s3::{download, s3_request_price};
 
 use anyhow::{Context, Result, anyhow};
 use aws_config::retry::RetryConfig;

@@ -2,6 +2,7 @@
 //! `[sources.<name>]` table, and `template.toml`, its part of the file `costwatch init`
 //! writes), its [`Source`] and its tests; it is registered by one line in [`register!`] below.
 
+pub mod athena;
 pub mod billing_metrics;
 pub mod cost_explorer;
 pub mod cur_s3;
@@ -37,8 +38,8 @@ pub struct Synced {
     pub days_ingested: usize,
 }
 
-/// A place billing data comes from: local files, Cost Explorer, CUR exports on S3,
-/// CloudWatch billing metrics.
+/// A place billing data comes from: local files, CUR exports on S3 or as an Athena table,
+/// Cost Explorer, CloudWatch billing metrics.
 pub trait Source {
     /// Short name shown in run summaries, e.g. `files`.
     fn name(&self) -> &str;
@@ -109,6 +110,7 @@ macro_rules! register {
 register! {
     files: files::FilesConfig,
     cur_s3: cur_s3::CurS3Config,
+    athena: athena::AthenaConfig,
     cost_explorer: cost_explorer::CostExplorerConfig,
     billing_metrics: billing_metrics::BillingMetricsConfig,
 }

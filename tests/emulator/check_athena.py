@@ -241,14 +241,16 @@ def check_lifecycle_and_sql(athena, port):
     sql = ("SELECT date_format(TIMESTAMP '2026-03-04 05:06:07', '%Y-%m-%d %H:%i:%s') AS f, "
            "date_trunc('month', TIMESTAMP '2026-03-04 05:06:07') AS m, "
            "date_trunc('month', DATE '2026-03-04') AS d, 7 / 2 AS q, 1e-4 AS small, 12345678.5e0 AS big, "
-           "CAST(NULL AS varchar) AS nothing, ? AS p -- what? '?'")
+           "CAST(NULL AS varchar) AS nothing, ? AS p, element_at(MAP(ARRAY['k'], ARRAY['v']), 'k') AS v, "
+           "element_at(MAP(ARRAY['k'], ARRAY['v']), 'x') AS x -- what? '?'")
     execution, states = run(athena, sql, ExecutionParameters=["'x''s'"])
     assert states == ["SUCCEEDED"], execution["Status"]
     first = athena.get_query_results(QueryExecutionId=execution["QueryExecutionId"])
     assert cells(first)[1] == ["2026-03-04 05:06:07", "2026-03-01 00:00:00.000", "2026-03-01", "3", "1.0E-4",
-                               "1.23456785E7", None, "x's"], cells(first)
+                               "1.23456785E7", None, "x's", "v", None], cells(first)
     assert [c["Type"] for c in first["ResultSet"]["ResultSetMetadata"]["ColumnInfo"]] == [
-        "varchar", "timestamp", "date", "integer", "double", "double", "varchar", "varchar"]
+        "varchar", "timestamp", "date", "integer", "double", "double", "varchar", "varchar", "varchar",
+        "varchar"]
     http(port, "/costwatch-emulator/athena/config", {"polls_to_finish": 1})
     assert run(athena, "SELECT 1 AS one")[1] == ["QUEUED", "SUCCEEDED"]
     http(port, "/costwatch-emulator/athena/config", {"polls_to_finish": 2})

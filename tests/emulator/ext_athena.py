@@ -35,6 +35,7 @@ Presto/Trino -> DuckDB translation (nothing else is rewritten; both parse the sa
   minutes, `%s` seconds, `%T`, `%M` month name, `%e`, ...).
 - `date_trunc(unit, x)`: keeps x's type like Presto (DuckDB gives DATE for day and coarser).
 - `approx_distinct` -> approx_count_distinct, `regexp_like` -> regexp_matches.
+- `element_at(map, key)`: the value, NULL when the key is absent (DuckDB's is a list); maps only.
 - `integer_division`: `7 / 2` is 3 as in Presto; the session time zone is UTC.
 - ExecutionParameters replace the `?` outside literals and comments, in order.
 Results are rendered like Athena: doubles as Java writes them (`0.5`, `1.0E-4`, `1.2E7`),
@@ -128,6 +129,7 @@ SESSION = [
     "CREATE TEMP MACRO date_trunc(unit, x) AS time_bucket(CAST('1 ' || unit AS INTERVAL), x)",
     "CREATE TEMP MACRO approx_distinct(x) AS approx_count_distinct(x)",
     "CREATE TEMP MACRO regexp_like(s, p) AS regexp_matches(s, p)",
+    "CREATE TEMP MACRO element_at(m, k) AS map_extract_value(m, k)",
     "ATTACH ':memory:' AS awsdatacatalog",
     "USE awsdatacatalog",
 ]

@@ -4,8 +4,36 @@ use crate::agg::{Aggregator, Row};
 use crate::cells::{Cell, Columns, DayCache, FieldError, NULL_DAY, Typed, digits, show, str_of};
 use crate::charges::Charges;
 use crate::layout::Layout;
+use crate::tags::{TagSource, json_tags};
 
 impl Layout {
+    /// The tag set ([`Aggregator::tag_set`]) of a row given as text cells; `keys` are the
+    /// configured tag keys, sorted.
+    #[inline]
+    pub(crate) fn row_tags<'r>(
+        &self,
+        row: impl Fn(usize) -> Cell<'r>,
+        keys: &[String],
+        agg: &mut Aggregator,
+    ) -> u32 {
+        let raw = |i: usize| str_of(row(i));
+        match &self.tags {
+            TagSource::None => 0,
+            TagSource::Columns(cols) => {
+                let mut tags: [&[u8]; 16] = [b""; 16];
+                for (slot, col) in tags.iter_mut().zip(cols) {
+                    *slot = col.map_or(b"" as &[u8], raw);
+                }
+                agg.tag_set(&tags[..cols.len().min(16)])
+            }
+            TagSource::Map(col) => {
+                let values = json_tags(raw(*col), keys);
+                let tags: Vec<&[u8]> = values.iter().map(|v| v.as_bytes()).collect();
+                agg.tag_set(&tags)
+            }
+        }
+    }
+
     /// Adds one row to `agg`; `tags` is its tag set ([`Aggregator::tag_set`]).
     #[inline]
     pub fn accumulate<'r>(

@@ -147,6 +147,15 @@ impl DayCache {
     }
 }
 
+/// The cell of a text field: null when empty, `NULL` or `\N` (Hive), else its text.
+#[inline]
+pub(crate) fn text_cell(v: &[u8]) -> Cell<'_> {
+    match v {
+        b"" | b"NULL" | b"\\N" => Cell::Null,
+        v => Cell::Str(v),
+    }
+}
+
 pub(crate) fn show(c: Cell) -> String {
     match c {
         Cell::Null => String::new(),

@@ -8,13 +8,12 @@
 
 use crate::ReadOptions;
 use crate::agg::Aggregator;
-use crate::cells::{Cell, DayCache};
+use crate::cells::{Cell, DayCache, text_cell};
 use crate::csv_split::{Next, Splitter};
 use crate::error::{self, Result};
 use crate::facts::SeriesFacts;
 use crate::gzip::{Checksum, MemberEnd, Members};
 use crate::layout::Layout;
-use crate::tags::{TagSource, json_tags};
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
@@ -247,32 +246,9 @@ fn parse(
             }
             let field = |i: usize| -> Cell {
                 let (s, e) = ranges[i];
-                match &src[s..e] {
-                    b"" | b"NULL" | b"\\N" => Cell::Null,
-                    v => Cell::Str(v),
-                }
+                text_cell(&src[s..e])
             };
-            let raw = |i: usize| -> &[u8] {
-                match field(i) {
-                    Cell::Str(v) => v,
-                    _ => b"",
-                }
-            };
-            let tags = match &st.layout.tags {
-                TagSource::None => 0,
-                TagSource::Columns(cols) => {
-                    let mut tags: [&[u8]; 16] = [b""; 16];
-                    for (slot, col) in tags.iter_mut().zip(cols) {
-                        *slot = col.map_or(b"" as &[u8], raw);
-                    }
-                    st.agg.tag_set(&tags[..cols.len().min(16)])
-                }
-                TagSource::Map(col) => {
-                    let values = json_tags(raw(*col), &st.tag_keys);
-                    let tags: Vec<&[u8]> = values.iter().map(|v| v.as_bytes()).collect();
-                    st.agg.tag_set(&tags)
-                }
-            };
+            let tags = st.layout.row_tags(field, &st.tag_keys, &mut st.agg);
             let result = st.layout.accumulate(field, tags, &mut st.days, &mut st.agg);
             result.map_err(|e| named.row(row as u64, Some(&e.column), e.reason()))?;
         }

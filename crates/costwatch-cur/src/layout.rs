@@ -54,10 +54,15 @@ impl Layout {
     ) -> Result<Self, String> {
         let header: Vec<String> = header.into_iter().map(String::from).collect();
         let names: Vec<String> = header.iter().map(|h| snake_case(h)).collect();
+        // Without underscores, for names lower-cased by a catalog (Glue: `billedcost`).
+        let squashed: Vec<String> = names.iter().map(|n| n.replace('_', "")).collect();
         let find = |candidates: &[&str]| {
-            candidates
-                .iter()
+            (candidates.iter())
                 .find_map(|c| names.iter().position(|n| n == c))
+                .or_else(|| {
+                    (candidates.iter())
+                        .find_map(|c| squashed.iter().position(|n| *n == c.replace('_', "")))
+                })
         };
         let family = if find(&["billed_cost"]).is_some() && find(&["charge_category"]).is_some() {
             Family::Focus
@@ -69,9 +74,9 @@ impl Layout {
             );
         };
         let mut missing = Vec::new();
-        let mut need = |label: &'static str, candidates: &[&str]| {
+        let mut need = |label: &str, candidates: &[&str]| {
             find(candidates).unwrap_or_else(|| {
-                missing.push(label);
+                missing.push(format!("{label} ({})", candidates.join(" or ")));
                 0
             })
         };
@@ -251,6 +256,28 @@ mod tests {
         let err = Layout::from_header(["lineItem/UnblendedCost", "lineItem/UsageAccountId"], &[])
             .unwrap_err();
         assert!(err.contains("lineItem/UsageStartDate"), "{err}");
+        assert!(err.contains("line_item_usage_start_date"), "{err}");
+    }
+
+    #[test]
+    fn names_a_catalog_lower_cased_are_found() {
+        let layout = Layout::from_header(
+            [
+                "billedcost",
+                "chargecategory",
+                "chargeperiodstart",
+                "subaccountid",
+                "x_servicecode",
+                "servicename",
+                "x_usagetype",
+                "effectivecost",
+            ],
+            &[],
+        )
+        .unwrap();
+        assert_eq!(layout.family, Family::Focus);
+        assert_eq!((layout.service_code, layout.service_name), (4, Some(5)));
+        assert_eq!(layout.amortized, Some(7));
     }
 
     #[test]

@@ -6,10 +6,14 @@
 //! as `billed_cost`) are all recognised. A file is read by two threads with bounded
 //! memory, and every error names the file, and a bad row its row and column ([`Error`]).
 //!
+//! Rows an engine already grouped (Amazon Athena, by a [`Projection`] of a table's columns)
+//! are read by [`RowReader`] with the same rules.
+//!
 //! Modules, each importing only those listed before it: `facts` (the output), `error`,
 //! `cells` (a row's fields), `groups` (hash tables), `tags`, `charges`, `layout` (columns
-//! of a header), `agg` (daily groups), `accumulate` (rows into groups), `gzip`,
-//! `csv_split`, `csv_reader`, `parquet_file`, `parquet_pages`, `parquet_reader`.
+//! of a header), `projection` (a table's columns by role), `agg` (daily groups),
+//! `accumulate` (rows into groups), `rows` (rows of text), `gzip`, `csv_split`,
+//! `csv_reader`, `parquet_file`, `parquet_pages`, `parquet_reader`.
 
 pub mod facts;
 
@@ -26,12 +30,17 @@ mod layout;
 mod parquet_file;
 mod parquet_pages;
 mod parquet_reader;
+mod projection;
+mod rows;
 mod tags;
 
 pub use csv_reader::read_csv;
 pub use error::{Error, Result};
 pub use facts::SeriesFacts;
+pub use layout::Family;
 pub use parquet_reader::read_parquet;
+pub use projection::{Projection, TagColumns};
+pub use rows::RowReader;
 pub use tags::sorted_tag_keys;
 
 use std::io::Read;

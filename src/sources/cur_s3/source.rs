@@ -2,15 +2,15 @@
 
 use super::CurS3Config;
 use super::discover::{Assembly, discover};
-use crate::aws::{AwsConfig, Meter, describe};
+use crate::aws::{AwsConfig, Meter, download, s3_request_price};
 use crate::ledger::Ledger;
 use crate::model::{SeriesFacts, SourceStatus};
 use crate::sources::files::SOURCE;
 use crate::sources::{Source, SyncContext, Synced};
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Context, Result};
 use aws_sdk_s3::Client;
 use std::collections::BTreeSet;
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -53,7 +53,7 @@ impl CurS3Source {
         Ok(Client::from_conf(
             aws_sdk_s3::config::Builder::from(&sdk)
                 .force_path_style(path_style)
-                .interceptor(meter.interceptor(request_price))
+                .interceptor(meter.interceptor(s3_request_price))
                 .build(),
         ))
     }
@@ -165,15 +165,6 @@ impl Source for CurS3Source {
     }
 }
 
-/// What an S3 request costs: GET $0.0004 per 1,000, LIST $0.005 per 1,000.
-fn request_price(operation: &str) -> f64 {
-    if operation == "ListObjectsV2" {
-        0.000005
-    } else {
-        0.0000004
-    }
-}
-
 fn progress(len: u64, period: &str) -> Option<indicatif::ProgressBar> {
     if !std::io::stderr().is_terminal() {
         return None;
@@ -195,28 +186,4 @@ fn scratch_dir() -> Result<PathBuf> {
     ));
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     Ok(dir)
-}
-
-/// Streams one object to a local file (bounded memory).
-async fn download(client: &Client, bucket: &str, key: &str, local: &Path) -> Result<()> {
-    let object = client
-        .get_object()
-        .bucket(bucket)
-        .key(key)
-        .send()
-        .await
-        .map_err(|e| anyhow!(describe(&format!("S3 GetObject s3://{bucket}/{key}"), &e)))?;
-    let mut body = object.body;
-    let mut file = std::io::BufWriter::new(
-        std::fs::File::create(local).with_context(|| format!("creating {}", local.display()))?,
-    );
-    while let Some(bytes) = body
-        .try_next()
-        .await
-        .with_context(|| format!("downloading s3://{bucket}/{key}"))?
-    {
-        file.write_all(&bytes)?;
-    }
-    file.flush()?;
-    Ok(())
 }
