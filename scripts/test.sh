@@ -3,6 +3,7 @@
 #   - a Python venv in .venv with moto[server], aiosmtpd and cbor2 (the real test peers) and
 #     duckdb (the independent reader CUR totals are checked against)
 #   - the wasm32-wasip2 Rust target for the rule plugins
+#   - Debian's chromium, which renders the digest and the report in tests/alerts.rs
 # Tests only talk to 127.0.0.1; dummy AWS credentials keep the SDK away from real AWS and
 # from the instance metadata address.
 set -euo pipefail
@@ -19,6 +20,13 @@ fi
 # target/wasm); a no-op once installed.
 if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip2; then
   rustup target add wasm32-wasip2
+fi
+
+# A real browser for the rendering check (as root, or through sudo).
+if ! command -v chromium >/dev/null; then
+  as_root=$([[ $(id -u) == 0 ]] && echo "" || echo sudo)
+  $as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $as_root apt-get install -y -qq --no-install-recommends chromium >/dev/null
 fi
 
 export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_SESSION_TOKEN=testing

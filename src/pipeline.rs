@@ -1,9 +1,10 @@
 //! The daily job and its replay: sources → ledger → rules → findings → alerts → outbox → delivery.
 
-use crate::alerts::{delivery, digest};
+use crate::alerts::digest::{self, CHART_DAYS};
+use crate::alerts::{deliver_pending, route_alerts};
 use crate::config::Config;
 use crate::error::Error;
-use crate::findings::lifecycle;
+use crate::findings::{Silence, lifecycle};
 use crate::ledger::{AlertRecord, Forecast, Ledger};
 use crate::model::{SourceReport, SourceStatus, money};
 use crate::rules::{self, History, Rule, RuleFailure, RuleTiming};
@@ -36,10 +37,12 @@ pub struct RunSummary {
     /// Each rule's time and findings.
     pub rule_timings: Vec<RuleTiming>,
     pub alerts: Vec<AlertRecord>,
+    /// Alerts held back by a silence or an acknowledgement (kept, not sent).
+    pub silenced: Vec<AlertRecord>,
     pub findings_updated: usize,
     pub findings_resolved: usize,
-    /// Where each pending digest went, or why it is still in the outbox.
-    pub deliveries: Vec<(i64, Result<String, String>)>,
+    /// Where each pending digest went on each channel, or why it is still in the outbox.
+    pub deliveries: Vec<crate::alerts::Delivery>,
     /// The newest cost forecast in the ledger covering the run date.
     pub forecast: Option<Forecast>,
     /// Which rules cannot alert yet for want of history, in words.
@@ -58,7 +61,7 @@ impl RunSummary {
     pub fn failed(&self) -> bool {
         self.sources.iter().any(SourceReport::failed)
             || !self.rule_failures.is_empty()
-            || self.deliveries.iter().any(|(_, r)| r.is_err())
+            || self.deliveries.iter().any(|d| d.result.is_err())
     }
 
     /// Paid API requests made by all sources.
@@ -142,6 +145,7 @@ impl Job {
             rule_failures: Vec::new(),
             rule_timings: Vec::new(),
             alerts: Vec::new(),
+            silenced: Vec::new(),
             findings_updated: 0,
             findings_resolved: 0,
             deliveries: Vec::new(),
@@ -161,17 +165,24 @@ impl Job {
             let problems = problems(&summary.sources, &evaluation.failures);
             let ran: Vec<&str> = evaluation.succeeded.iter().map(String::as_str).collect();
             let start = std::time::Instant::now();
+            let silences = self.silences(run_date)?;
             let outcome = self.ledger.in_transaction(!dry_run, |ledger| {
-                let outcome = lifecycle::apply(
-                    ledger,
-                    history.source(),
+                let on = lifecycle::Day {
+                    source: history.source(),
                     run_date,
                     day,
-                    evaluation.findings,
-                    &ran,
-                    self.config.detection.resolve_after_quiet_days,
-                )?;
-                self.queue_digest(ledger, run_date, &outcome.alerts, &notes, &problems)?;
+                    resolve_after_quiet_days: self.config.detection.resolve_after_quiet_days,
+                    silences: &silences,
+                };
+                let outcome = lifecycle::apply(ledger, &on, evaluation.findings, &ran)?;
+                let told = Told {
+                    run_date,
+                    evaluated: true,
+                    sources: &summary.sources,
+                    notes: &notes,
+                    problems: &problems,
+                };
+                self.queue_digests(ledger, &history, &told, &outcome.alerts, &outcome.silenced)?;
                 Ok(outcome)
             })?;
             tracing::info!(
@@ -182,19 +193,23 @@ impl Job {
             summary.rule_failures = evaluation.failures;
             summary.rule_timings = evaluation.timings;
             summary.alerts = outcome.alerts;
+            summary.silenced = outcome.silenced;
             summary.findings_updated = outcome.updated;
             summary.findings_resolved = outcome.resolved;
         } else if !dry_run {
             // Nothing to evaluate, but a failing source must still be heard of.
             let problems = problems(&summary.sources, &[]);
-            self.queue_digest(&self.ledger, run_date, &[], &notes, &problems)?;
+            let told = Told {
+                run_date,
+                evaluated: false,
+                sources: &summary.sources,
+                notes: &notes,
+                problems: &problems,
+            };
+            self.queue_digests(&self.ledger, &history, &told, &[], &[])?;
         }
         if let Some(id) = run_id {
-            summary.deliveries =
-                delivery::deliver_pending(&self.ledger, &self.config.alerts, &self.runtime)?
-                    .into_iter()
-                    .map(|d| (d.outbox_id, d.result))
-                    .collect();
+            summary.deliveries = self.deliver()?;
             let status = if summary.failed() { "failed" } else { "ok" };
             self.ledger.finish_run(
                 id,
@@ -206,28 +221,67 @@ impl Job {
         Ok(summary)
     }
 
-    /// Queues the digest of a run if it has new alerts, or problems not yet told for this run
-    /// date (rerunning a date while a source is down does not repeat the mail).
-    fn queue_digest(
+    /// Delivers every pending digest through the channels it is due on.
+    pub fn deliver(&self) -> Result<Vec<crate::alerts::Delivery>> {
+        let c = &self.config;
+        deliver_pending(&self.ledger, &c.alerts, &c.routes, &c.aws, &self.runtime)
+    }
+
+    /// The silences in force on `day`: the config's and the snoozed scopes.
+    fn silences(&self, day: NaiveDate) -> Result<Vec<Silence>> {
+        let snoozed = self.ledger.snoozes(day)?;
+        Ok((self.config.silences.iter().cloned())
+            .chain(snoozed.iter().map(Silence::from))
+            .collect())
+    }
+
+    /// Queues one digest per route with its alerts (the default route gets those no route
+    /// matches), or one with the problems not yet told for this run date (rerunning a date
+    /// while a source is down does not repeat the mail).
+    fn queue_digests(
         &self,
         ledger: &Ledger,
-        run_date: NaiveDate,
+        history: &History,
+        told: &Told,
         alerts: &[AlertRecord],
-        notes: &[String],
-        problems: &[String],
+        silenced: &[AlertRecord],
     ) -> Result<()> {
-        if alerts.is_empty() && (problems.is_empty() || ledger.has_digest(run_date)?) {
+        let run_date = told.run_date;
+        if alerts.is_empty() && (told.problems.is_empty() || ledger.has_digest(run_date)?) {
             return Ok(());
         }
-        let report = digest::Report {
-            run_date,
-            alerts,
-            notes,
-            problems,
-        };
-        let digest = digest::render(&self.config.alerts, &report)?;
-        let ids: Vec<i64> = alerts.iter().map(|a| a.id).collect();
-        ledger.enqueue_digest(run_date, &digest.subject, &digest.message, &ids)?;
+        let after = ledger.last_digest_before(run_date)?;
+        let resolved = ledger.resolved_between(after, run_date)?;
+        let series = |a: &AlertRecord| Some(chart_series(history, a));
+        let mut routed = route_alerts(ledger, history.source(), &self.config.routes, alerts)?;
+        if routed.is_empty() {
+            routed.push((None, Vec::new()));
+        }
+        let configured = self.config.alerts.channel_names();
+        for (route, alerts) in routed {
+            let parts = digest::Parts {
+                run_date,
+                alerts: &alerts,
+                silenced,
+                resolved: &resolved,
+                sources: told.sources,
+                evaluated: told.evaluated,
+                notes: told.notes,
+                problems: told.problems,
+                series: &series,
+            };
+            let digest = digest::build(&parts);
+            let channels: Vec<&str> = match route {
+                Some(r) if !r.channels.is_empty() => {
+                    r.channels.iter().map(String::as_str).collect()
+                }
+                _ => configured.clone(),
+            };
+            let ids: Vec<i64> = alerts.iter().map(|a| a.id).collect();
+            let name = route.map_or("", |r| r.name.as_str());
+            let json = serde_json::to_string(&digest)?;
+            ledger.enqueue_digest(run_date, name, &digest.subject, &json, &ids, &channels)?;
+        }
         Ok(())
     }
 
@@ -254,19 +308,23 @@ impl Job {
                     failures.push((day, failure.clone()));
                 }
                 let ran: Vec<&str> = evaluation.succeeded.iter().map(String::as_str).collect();
-                let outcome = lifecycle::apply(
-                    ledger,
-                    history.source(),
+                let on = lifecycle::Day {
+                    source: history.source(),
                     run_date,
                     day,
-                    evaluation.findings,
-                    &ran,
-                    detection.resolve_after_quiet_days,
-                )?;
+                    resolve_after_quiet_days: detection.resolve_after_quiet_days,
+                    silences: &self.config.silences,
+                };
+                let outcome = lifecycle::apply(ledger, &on, evaluation.findings, &ran)?;
                 alerts.extend(outcome.alerts);
             }
             Ok(Backtest { alerts, failures })
         })
+    }
+
+    /// The usage history a report of run dates `[first_run, last_run]` charts.
+    pub fn history(&self, first_run: NaiveDate, last_run: NaiveDate) -> Result<History> {
+        self.load_history(first_run, last_run)
     }
 
     /// Usage history from `history_days` (plus the data-lag allowance) before `first_run` up to `last_run`.
@@ -283,6 +341,27 @@ impl Job {
         );
         Ok(history)
     }
+}
+
+/// What a run tells besides its alerts.
+struct Told<'a> {
+    run_date: NaiveDate,
+    /// Whether a complete day was evaluated (else the data is stale).
+    evaluated: bool,
+    sources: &'a [SourceReport],
+    notes: &'a [String],
+    problems: &'a [String],
+}
+
+/// The daily cost of an alert's scope over the days its chart shows.
+pub fn chart_series(history: &History, a: &AlertRecord) -> Vec<f64> {
+    let scope = crate::model::Scope {
+        account: a.account.clone(),
+        service_code: a.service.clone(),
+        service_name: a.service_name.clone(),
+        usage_type: a.usage_type.clone(),
+    };
+    history.scope_window(&scope, a.data_day, CHART_DAYS)
 }
 
 /// Source and rule failures, in words for the digest.

@@ -22,7 +22,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "config",
         &[
-            "model", "aws", "sources", "rules", "alerts", "budgets", "error",
+            "model", "aws", "sources", "rules", "findings", "alerts", "budgets", "error",
         ],
     ),
     (

@@ -151,7 +151,7 @@ fn an_unreachable_source_fails_alone_and_the_run_goes_on() {
     let emls = eml_files(&dir.path().join("outbox"));
     assert_eq!(emls.len(), 2);
     let digest = std::fs::read_to_string(&emls[1]).unwrap();
-    assert!(digest.contains("0 cost alerts, 1 problem"), "{digest}");
+    assert!(digest.contains("no new alerts, 1 problem"), "{digest}");
 }
 
 #[test]
@@ -183,7 +183,7 @@ fn missing_credentials_are_reported_quickly() {
     let emls = eml_files(&dir.path().join("outbox"));
     assert_eq!(emls.len(), 1);
     let digest = std::fs::read_to_string(&emls[0]).unwrap();
-    assert!(digest.contains("0 cost alerts, 1 problem"), "{digest}");
+    assert!(digest.contains("no new alerts, 1 problem"), "{digest}");
 }
 
 #[test]

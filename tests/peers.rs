@@ -75,7 +75,7 @@ fn digest_arrives_at_a_real_smtp_server() {
     assert_eq!(mails.len(), 1);
     let mail = std::fs::read_to_string(&mails[0]).unwrap();
     assert!(
-        mail.contains("Subject: costwatch 2026-03-19: 2 cost alerts (1 critical)"),
+        mail.contains("Subject: costwatch 2026-03-19: 2 alerts, up to $"),
         "{mail}"
     );
     assert!(
@@ -107,7 +107,7 @@ fn unreachable_smtp_keeps_the_digest_for_the_next_run() {
         "a failed delivery fails the run"
     );
     assert!(
-        stdout(&out).contains("NOT delivered, kept in the outbox"),
+        stdout(&out).contains("NOT delivered by smtp, kept in the outbox"),
         "{}",
         stdout(&out)
     );

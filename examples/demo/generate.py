@@ -2,7 +2,7 @@
 """Writes costwatch's demo billing data: a small legacy CUR (CSV.gz, one file per month).
 
 Three months (2026-01-01 .. 2026-03-20) for two linked accounts with ordinary noise, weekday
-seasonality on batch compute, month-start reserved-instance fees, tax and a credit, plus two
+seasonality on batch compute, a `user:team` tag (platform, data, observability), month-start reserved-instance fees, tax and a credit, plus two
 planted problems the demo run should report:
   * NAT gateway data processing jumps about 6x on 2026-03-18 (a forgotten data pipeline);
   * CloudWatch custom metrics (Container Insights, USE1-CW:MetricMonitorUsage) creep up ~3%/day
@@ -18,7 +18,7 @@ import random
 
 HEADER = ["identity/LineItemId", "bill/PayerAccountId", "bill/BillingPeriodStartDate", "lineItem/UsageAccountId",
           "lineItem/LineItemType", "lineItem/UsageStartDate", "lineItem/ProductCode", "lineItem/UsageType",
-          "lineItem/UsageAmount", "lineItem/UnblendedCost", "product/ProductName", "product/region", "pricing/unit"]
+          "lineItem/UsageAmount", "lineItem/UnblendedCost", "product/ProductName", "product/region", "pricing/unit", "resourceTags/user:team"]
 PAYER = "111122223333"
 SERIES = [  # account, product code, product name, usage type, unit, $/day, weekday factor (Mon..Sun)
     ("111122223333", "AmazonEC2", "Amazon Elastic Compute Cloud", "USE1-BoxUsage:m6i.xlarge", "Hrs", 184.0, None),
@@ -33,6 +33,15 @@ SERIES = [  # account, product code, product name, usage type, unit, $/day, week
     ("444455556666", "AmazonCloudWatch", "AmazonCloudWatch", "USE1-DataProcessing-Bytes", "GB", 0.4, None),
 ]
 FIRST, LAST = dt.date(2026, 1, 1), dt.date(2026, 3, 20)
+
+
+def team(series):
+    """The `user:team` cost allocation tag: CloudWatch is the observability team's, the rest
+    belongs to the account's team."""
+    account, code = series[0], series[1]
+    if code == "AmazonCloudWatch":
+        return "observability"
+    return "platform" if account == PAYER else "data"
 
 
 def cost(series, day, rng):
@@ -60,15 +69,15 @@ def main():
             value = cost(s, day, rng)
             rate = 0.05
             bucket.append([PAYER, bill, s[0], "Usage", stamp, s[1], s[3], "%.6f" % (value / rate),
-                           "%.10f" % value, s[2], "us-east-1", s[4]])
+                           "%.10f" % value, s[2], "us-east-1", s[4], team(s)])
         if day.day == 1:
             bucket.append([PAYER, bill, PAYER, "RIFee", stamp, "AmazonEC2", "USE1-HeavyUsage:m6i.xlarge", "744",
-                           "1450.0000000000", "Amazon Elastic Compute Cloud", "us-east-1", "Hrs"])
+                           "1450.0000000000", "Amazon Elastic Compute Cloud", "us-east-1", "Hrs", ""])
             bucket.append([PAYER, bill, PAYER, "Tax", stamp, "AmazonEC2", "", "1", "310.0000000000",
-                           "Amazon Elastic Compute Cloud", "", ""])
+                           "Amazon Elastic Compute Cloud", "", "", ""])
         if day == dt.date(2026, 2, 10):
             bucket.append([PAYER, bill, "444455556666", "Credit", stamp, "AWSLambda", "", "1", "-250.0000000000",
-                           "AWS Lambda", "", ""])
+                           "AWS Lambda", "", "", ""])
         day += dt.timedelta(days=1)
     for period, bucket in rows.items():
         text = io.StringIO()

@@ -1,103 +1,123 @@
-//! Delivering outbox digests: to an SMTP server when configured, else as `.eml` files in a folder.
-//! A digest stays pending in the ledger until a delivery succeeds, so nothing is lost.
+//! Delivering the outbox: every pending digest through each channel it is still due on.
+//! A channel that fails is tried a few times with a growing delay, then again on each later
+//! run, without sending again through the channels that succeeded; nothing leaves the outbox
+//! undelivered.
 
-use super::{AlertsConfig as Alerts, SmtpConfig as Smtp, SmtpSecurity};
-use crate::ledger::{Ledger, OutboxMessage};
-use anyhow::{Context, Result, anyhow};
-use lettre::address::Envelope;
-use lettre::transport::smtp::authentication::Credentials;
-use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
-use std::path::Path;
+use super::channels::{Channel, Outgoing};
+use super::digest::Digest;
+use super::{AlertsConfig, Route};
+use crate::aws::AwsConfig;
+use crate::ledger::Ledger;
+use anyhow::Result;
 use std::time::Duration;
 
-/// What happened to one pending digest.
+/// Attempts per channel and run; the delay before the next doubles from [`FIRST_DELAY`].
+const ATTEMPTS: u32 = 3;
+const FIRST_DELAY: Duration = Duration::from_millis(500);
+
+/// What happened to one digest on one channel.
 #[derive(Debug, Clone)]
 pub struct Delivery {
     pub outbox_id: i64,
+    pub channel: String,
     /// Where it went, or why it is still pending.
     pub result: Result<String, String>,
 }
 
-/// Tries to deliver every pending digest; failures are recorded and left for the next run.
+/// As JSON: `{"outbox_id", "channel", "delivered_to"}` or `{..., "error"}`.
+impl serde::Serialize for Delivery {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut out = s.serialize_struct("Delivery", 3)?;
+        out.serialize_field("outbox_id", &self.outbox_id)?;
+        out.serialize_field("channel", &self.channel)?;
+        match &self.result {
+            Ok(to) => out.serialize_field("delivered_to", to)?,
+            Err(e) => out.serialize_field("error", e)?,
+        }
+        out.end()
+    }
+}
+
+/// Tries every pending delivery of every pending digest, a few times with a growing delay;
+/// failures are recorded and left for a later run (each run tries again).
 pub fn deliver_pending(
     ledger: &Ledger,
-    config: &Alerts,
+    alerts: &AlertsConfig,
+    routes: &[Route],
+    aws: &AwsConfig,
     runtime: &tokio::runtime::Runtime,
 ) -> Result<Vec<Delivery>> {
+    let channels = alerts.channels(aws);
     let mut out = Vec::new();
-    for msg in ledger.pending_messages()? {
-        let result = match &config.smtp {
-            Some(smtp) => runtime.block_on(send_smtp(smtp, config, &msg)),
-            None => write_eml(&config.outbox_dir, &msg),
-        };
-        match &result {
-            Ok(to) => ledger.mark_delivered(msg.id, to)?,
-            Err(e) => {
-                tracing::warn!(outbox_id = msg.id, error = %e, "digest not delivered; kept in the outbox for the next run");
-                ledger.mark_attempt_failed(msg.id, &format!("{e:#}"))?;
-            }
+    for entry in ledger.pending_digests()? {
+        if entry.digest.is_none() {
+            // Queued by an older costwatch as a finished e-mail: it goes by e-mail.
+            ledger.ensure_delivery(entry.id, channels[0].name())?;
         }
-        out.push(Delivery {
-            outbox_id: msg.id,
-            result: result.map_err(|e| format!("{e:#}")),
-        });
+        let digest: Option<Digest> = match &entry.digest {
+            Some(json) => Some(serde_json::from_str(json)?),
+            None => None,
+        };
+        let route = routes.iter().find(|r| r.name == entry.route);
+        let to = match route {
+            Some(r) if !r.to.is_empty() => &r.to,
+            _ => &alerts.to,
+        };
+        for state in ledger.deliveries(entry.id)? {
+            if state.status != "pending" {
+                continue;
+            }
+            let Some(channel) = channels.iter().find(|c| c.name() == state.channel) else {
+                continue; // no longer configured: kept for when it is again
+            };
+            let outgoing = Outgoing {
+                id: entry.id,
+                run_date: entry.run_date,
+                route: &entry.route,
+                from: &alerts.from,
+                to,
+                digest: digest.as_ref(),
+                message: &entry.message,
+            };
+            let (result, tries) = send(channel.as_ref(), &outgoing, runtime);
+            match &result {
+                Ok(target) => ledger.mark_delivered(entry.id, channel.name(), tries, target)?,
+                Err(e) => {
+                    tracing::warn!(outbox_id = entry.id, channel = channel.name(), error = %e,
+                        "digest not delivered; kept in the outbox for a later run");
+                    ledger.mark_attempt_failed(entry.id, channel.name(), tries, e)?;
+                }
+            }
+            out.push(Delivery {
+                outbox_id: entry.id,
+                channel: channel.name().into(),
+                result,
+            });
+        }
     }
     Ok(out)
 }
 
-/// Writes the digest as `<run date>-<id>.eml` (via a temporary name, so no half file is seen).
-fn write_eml(dir: &Path, msg: &OutboxMessage) -> Result<String> {
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("creating outbox folder {}", dir.display()))?;
-    let path = dir.join(format!("{}-{}.eml", msg.run_date, msg.id));
-    let tmp = path.with_extension("eml.tmp");
-    std::fs::write(&tmp, &msg.message).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, &path).with_context(|| format!("writing {}", path.display()))?;
-    Ok(path.display().to_string())
-}
-
-async fn send_smtp(smtp: &Smtp, config: &Alerts, msg: &OutboxMessage) -> Result<String> {
-    let timeout = Duration::from_secs(smtp.timeout_secs);
-    let mut builder = match smtp.security {
-        SmtpSecurity::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&smtp.host)?,
-        SmtpSecurity::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&smtp.host)?,
-        SmtpSecurity::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host),
+/// Sends through `channel`, up to [`ATTEMPTS`] times with a doubling delay between them;
+/// also returns how many tries it took.
+fn send(
+    channel: &dyn Channel,
+    outgoing: &Outgoing,
+    runtime: &tokio::runtime::Runtime,
+) -> (Result<String, String>, u32) {
+    let mut delay = FIRST_DELAY;
+    let mut attempt = 1;
+    loop {
+        match channel.send(outgoing, runtime) {
+            Ok(target) => return (Ok(target), attempt),
+            Err(e) if attempt == ATTEMPTS => return (Err(format!("{e:#}")), attempt),
+            Err(e) => {
+                tracing::debug!(channel = channel.name(), attempt, error = %format!("{e:#}"), "retrying");
+                std::thread::sleep(delay);
+                delay *= 2;
+                attempt += 1;
+            }
+        }
     }
-    .port(smtp.port)
-    .timeout(Some(timeout));
-    if let Some(user) = &smtp.username {
-        let password = match &smtp.password_env {
-            Some(var) => std::env::var(var).map_err(|_| {
-                // Not named: a password put in `password_env` by mistake must not be logged.
-                anyhow!("the environment variable named by alerts.smtp.password_env is not set")
-            })?,
-            None => String::new(),
-        };
-        builder = builder.credentials(Credentials::new(user.clone(), password));
-    }
-    let transport = builder.build();
-    let from = mailbox_address(&config.from)?;
-    let to = config
-        .to
-        .iter()
-        .map(|t| mailbox_address(t))
-        .collect::<Result<Vec<_>>>()?;
-    let envelope = Envelope::new(Some(from), to)?;
-    // lettre's own timeout covers only the connection; bound the whole exchange.
-    tokio::time::timeout(timeout, transport.send_raw(&envelope, &msg.message))
-        .await
-        .map_err(|_| {
-            anyhow!(
-                "SMTP {}:{} did not answer within {}s",
-                smtp.host,
-                smtp.port,
-                smtp.timeout_secs
-            )
-        })?
-        .with_context(|| format!("SMTP {}:{}", smtp.host, smtp.port))?;
-    Ok(format!("smtp://{}:{}", smtp.host, smtp.port))
-}
-
-fn mailbox_address(s: &str) -> Result<Address> {
-    Ok(s.parse::<lettre::message::Mailbox>()?.email)
 }

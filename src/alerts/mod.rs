@@ -1,7 +1,13 @@
-//! From alerts to delivered notifications: the digest and its delivery.
+//! From alerts to delivered notifications: the digest ([`digest`]), who gets which alerts
+//! ([`Route`]), the channels ([`channels`]) and the outbox's delivery ([`deliver_pending`]).
 
+pub mod channels;
 mod config;
-pub mod delivery;
+mod delivery;
 pub mod digest;
+mod routing;
 
-pub use config::{AlertsConfig, SmtpConfig, SmtpSecurity};
+pub use channels::smtp::{SmtpConfig, SmtpSecurity};
+pub use config::{AlertsConfig, Route, RouteMatch};
+pub use delivery::{Delivery, deliver_pending};
+pub use routing::route_alerts;

@@ -1,7 +1,10 @@
 //! Command-line interface: one module per subcommand.
 
 mod backtest;
+mod findings;
 mod init;
+mod outbox;
+mod report;
 mod rule;
 mod run;
 mod sync;
@@ -49,17 +52,28 @@ pub enum Command {
     Backtest(backtest::BacktestArgs),
     /// Write, test and list rules (built-in and WebAssembly plugins).
     Rule(rule::RuleArgs),
+    /// Write one self-contained HTML page of the alerts of a range of run dates.
+    Report(report::ReportArgs),
+    /// List, retry or drop the digests waiting in the outbox.
+    Outbox(outbox::OutboxArgs),
+    /// List findings (open and resolved).
+    Findings(findings::FindingsArgs),
+    /// Acknowledge a finding: kept and reported, not sent (until a day, or for good).
+    Ack(findings::AckArgs),
+    /// Snooze a scope until a day: its findings are kept and reported, not sent.
+    Snooze(findings::SnoozeArgs),
 }
 
-/// Where configuration and data come from; shared by run, sync and backtest.
+/// Where configuration and data come from; shared by the commands that open the ledger
+/// (global: `costwatch outbox list --config X` works as well as `outbox --config X list`).
 #[derive(Debug, Args)]
 pub struct Input {
     /// Config file (default: ./costwatch.toml when present).
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", global = true)]
     pub config: Option<PathBuf>,
     /// A CUR or FOCUS file, or a folder of them, used as the only source (no config needed);
     /// repeat it for several.
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", global = true)]
     pub data: Vec<PathBuf>,
 }
 
@@ -79,6 +93,11 @@ impl Cli {
             Command::Sync(args) => sync::execute(&self, args),
             Command::Backtest(args) => backtest::execute(&self, args),
             Command::Rule(args) => rule::execute(&self, args),
+            Command::Report(args) => report::execute(&self, args),
+            Command::Outbox(args) => outbox::execute(&self, args),
+            Command::Findings(args) => findings::list(&self, args),
+            Command::Ack(args) => findings::ack(&self, args),
+            Command::Snooze(args) => findings::snooze(&self, args),
         }
     }
 }

@@ -112,15 +112,23 @@ fn render(s: &RunSummary) -> String {
     } else if s.deliveries.is_empty() {
         out += "  digest:    nothing to send\n";
     }
-    for (id, result) in &s.deliveries {
-        match result {
+    for d in &s.deliveries {
+        let id = d.outbox_id;
+        match &d.result {
             Ok(to) => out += &format!("  digest:    #{id} delivered to {to}\n"),
             Err(e) => {
                 out += &format!(
-                    "  digest:    #{id} NOT delivered, kept in the outbox for the next run: {e}\n"
+                    "  digest:    #{id} NOT delivered by {}, kept in the outbox for a later run: {e}\n",
+                    d.channel
                 )
             }
         }
+    }
+    if !s.silenced.is_empty() {
+        out += &format!(
+            "  silenced:  {} alert(s) kept, not sent (costwatch findings, costwatch report)\n",
+            s.silenced.len()
+        );
     }
     out
 }

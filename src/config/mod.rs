@@ -2,9 +2,10 @@
 //! the sources, `[[rules]]` and `[detection]` from the rules, `[alerts]` from the alerts,
 //! `[aws]`). Unknown keys are rejected; every error names the key and line.
 
-use crate::alerts::AlertsConfig;
+use crate::alerts::{AlertsConfig, Route};
 use crate::aws::AwsConfig;
 use crate::error::Error;
+use crate::findings::Silence;
 use crate::rules::{DetectionConfig, RuleConfig};
 use crate::sources::{SourcesConfig, TEMPLATES};
 use serde::Deserialize;
@@ -36,6 +37,12 @@ pub struct Config {
     pub rules: Vec<RuleConfig>,
     #[serde(default)]
     pub alerts: AlertsConfig,
+    /// Who gets which alerts (an alert matching none goes to `[alerts] to`).
+    #[serde(default)]
+    pub routes: Vec<Route>,
+    /// Findings to keep but not send (planned changes).
+    #[serde(default)]
+    pub silences: Vec<Silence>,
 }
 
 /// A TOML error as `line N, column C: message` with the offending line quoted; a line that may
@@ -92,9 +99,15 @@ impl Config {
     /// Parses config text (paths stay as written).
     pub fn parse(text: &str) -> Result<Self, String> {
         let mut config: Config = toml::from_str(text).map_err(|e| describe(&e, text))?;
-        let entry_lines = rule_entry_lines(text);
-        for (rule, line) in config.rules.iter_mut().zip(entry_lines) {
+        for (rule, line) in config.rules.iter_mut().zip(entry_lines(text, "[[rules]]")) {
             rule.line = line;
+        }
+        for (route, line) in config
+            .routes
+            .iter_mut()
+            .zip(entry_lines(text, "[[routes]]"))
+        {
+            route.line = line;
         }
         config.validate()?;
         Ok(config)
@@ -114,7 +127,12 @@ impl Config {
         for rule in &self.rules {
             rule.validate()?;
         }
-        self.alerts.validate()
+        self.alerts.validate()?;
+        let channels = self.alerts.channel_names();
+        for route in &self.routes {
+            route.validate(&channels)?;
+        }
+        Ok(())
     }
 
     fn resolve_paths(&mut self, base: &Path) {
@@ -133,11 +151,11 @@ impl Config {
     }
 }
 
-/// Line numbers of each `[[rules]]` header, in order.
-fn rule_entry_lines(text: &str) -> Vec<usize> {
+/// Line numbers of each `header` (`[[rules]]`), in order.
+fn entry_lines(text: &str, header: &str) -> Vec<usize> {
     text.lines()
         .enumerate()
-        .filter(|(_, l)| l.trim_start().starts_with("[[rules]]"))
+        .filter(|(_, l)| l.trim_start().starts_with(header))
         .map(|(i, _)| i + 1)
         .collect()
 }
@@ -165,6 +183,8 @@ mod tests {
             .collect();
         let config = Config::parse(&uncommented).unwrap();
         assert!(config.sources.cost_explorer.is_some() && config.alerts.smtp.is_some());
+        assert!(config.alerts.webhook.is_some() && config.alerts.sns.is_some());
+        assert_eq!((config.routes.len(), config.silences.len()), (1, 1));
         assert_eq!(config.sources.tag_keys, ["user:team"]);
     }
 

@@ -1,34 +1,47 @@
 //! Finding lifecycle: one open finding per scope; a repeat updates it, a higher severity
 //! escalates it, and a finding quiet for long enough is resolved.
 
+use super::Silence;
 use super::root_cause;
 use crate::ledger::{AlertRecord, Ledger};
 use crate::model::Finding;
 use anyhow::Result;
 use chrono::{Days, NaiveDate};
 
+/// The day the lifecycle applies findings to.
+pub struct Day<'a> {
+    /// The ledger source the rules read (for root causes).
+    pub source: &'a str,
+    /// The run's date: the day alerts go out.
+    pub run_date: NaiveDate,
+    /// The billing day evaluated.
+    pub day: NaiveDate,
+    /// An open finding quiet for this many days is resolved.
+    pub resolve_after_quiet_days: u32,
+    /// Silences in force (config and snoozes); acknowledged findings are silenced too.
+    pub silences: &'a [Silence],
+}
+
 /// What the lifecycle did with one day's findings.
 #[derive(Debug, Default)]
 pub struct Outcome {
     /// Notifications to send: new findings and escalations.
     pub alerts: Vec<AlertRecord>,
+    /// Alerts held back by a silence or an acknowledgement (kept, reported, not sent).
+    pub silenced: Vec<AlertRecord>,
     /// Findings that were already open and only updated.
     pub updated: usize,
     /// Findings resolved because they stayed quiet.
     pub resolved: usize,
 }
 
-/// Applies the findings of a run dated `run_date` that evaluated `day` on the facts of
-/// `source`. Only rules in `rules_ran` may have their quiet findings resolved (a failed
-/// rule's findings stay open).
+/// Applies the findings of a day. Only rules in `rules_ran` may have their quiet findings
+/// resolved (a failed rule's findings stay open).
 pub fn apply(
     ledger: &Ledger,
-    source: &str,
-    run_date: NaiveDate,
-    day: NaiveDate,
+    day: &Day,
     mut findings: Vec<Finding>,
     rules_ran: &[&str],
-    resolve_after_quiet_days: u32,
 ) -> Result<Outcome> {
     // Strongest first, so that when several rules see the same scope the strongest opens it.
     findings.sort_by(|a, b| {
@@ -38,36 +51,36 @@ pub fn apply(
     });
     let mut out = Outcome::default();
     for f in &findings {
-        match ledger.open_finding(&f.scope.key())? {
-            None => {
-                let id = ledger.open_new_finding(f)?;
-                out.alerts.push(ledger.insert_alert(
-                    run_date,
-                    id,
-                    "new",
-                    &explained(ledger, source, f),
-                )?);
-            }
+        let (id, reason) = match ledger.open_finding(&f.scope.key())? {
+            None => (ledger.open_new_finding(f)?, "new"),
             Some(open) if open.last_day >= f.day && f.severity <= open.alerted_severity => {
                 // Already seen for this day (a rerun, or a second rule on the same scope).
+                continue;
             }
             Some(open) if f.severity > open.alerted_severity => {
                 ledger.update_finding(open.id, f, Some(f.severity))?;
-                out.alerts.push(ledger.insert_alert(
-                    run_date,
-                    open.id,
-                    "escalated",
-                    &explained(ledger, source, f),
-                )?);
+                (open.id, "escalated")
             }
             Some(open) => {
                 ledger.update_finding(open.id, f, None)?;
                 out.updated += 1;
+                continue;
             }
+        };
+        let acked = ledger.acked_until(id)?.is_some_and(|until| f.day <= until);
+        let silenced = acked || day.silences.iter().any(|s| s.holds(f));
+        let reason = if silenced { "silenced" } else { reason };
+        let alert =
+            ledger.insert_alert(day.run_date, id, reason, &explained(ledger, day.source, f))?;
+        if silenced {
+            out.silenced.push(alert);
+        } else {
+            out.alerts.push(alert);
         }
     }
-    if let Some(cutoff) = day.checked_sub_days(Days::new(resolve_after_quiet_days as u64)) {
-        out.resolved = ledger.resolve_quiet_findings(cutoff, day, rules_ran)?;
+    let quiet = Days::new(day.resolve_after_quiet_days as u64);
+    if let Some(cutoff) = day.day.checked_sub_days(quiet) {
+        out.resolved = ledger.resolve_quiet_findings(cutoff, day.day, rules_ran)?;
     }
     Ok(out)
 }
@@ -120,7 +133,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let ledger = Ledger::open(&dir.path().join("l.db")).unwrap();
         let apply_on = |run: &str, data: &str, findings: Vec<Finding>| {
-            apply(&ledger, "cur", day(run), day(data), findings, &["spike"], 3).unwrap()
+            let d = Day {
+                source: "cur",
+                run_date: day(run),
+                day: day(data),
+                resolve_after_quiet_days: 3,
+                silences: &[],
+            };
+            apply(&ledger, &d, findings, &["spike"]).unwrap()
         };
         let first = apply_on(
             "2026-03-02",
@@ -173,30 +193,85 @@ mod tests {
         );
     }
 
+    fn on(run: &str, data: &str, silences: &[Silence]) -> Day<'static> {
+        Day {
+            source: "cur",
+            run_date: day(run),
+            day: day(data),
+            resolve_after_quiet_days: 1,
+            silences: Vec::leak(silences.to_vec()),
+        }
+    }
+
     #[test]
     fn a_failed_rule_keeps_its_findings_open() {
         let dir = tempfile::tempdir().unwrap();
         let ledger = Ledger::open(&dir.path().join("l.db")).unwrap();
+        let findings = vec![finding("2026-03-01", Severity::Info)];
         apply(
             &ledger,
-            "cur",
-            day("2026-03-02"),
-            day("2026-03-01"),
-            vec![finding("2026-03-01", Severity::Info)],
+            &on("2026-03-02", "2026-03-01", &[]),
+            findings,
             &["spike"],
-            1,
         )
         .unwrap();
+        let out = apply(&ledger, &on("2026-03-10", "2026-03-09", &[]), vec![], &[]).unwrap();
+        assert_eq!(out.resolved, 0);
+    }
+
+    #[test]
+    fn silenced_and_acknowledged_findings_are_kept_not_sent() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::open(&dir.path().join("l.db")).unwrap();
+        let migration = Silence {
+            account: "1".into(),
+            until: day("2026-03-05"),
+            max_impact: Some(5000.0),
+            ..Default::default()
+        };
+        let warning = vec![finding("2026-03-01", Severity::Warning)];
         let out = apply(
             &ledger,
-            "cur",
-            day("2026-03-10"),
-            day("2026-03-09"),
-            vec![],
-            &[],
-            1,
+            &on("2026-03-02", "2026-03-01", std::slice::from_ref(&migration)),
+            warning,
+            &["spike"],
         )
         .unwrap();
-        assert_eq!(out.resolved, 0);
+        assert_eq!((out.alerts.len(), out.silenced.len()), (0, 1));
+        assert_eq!(out.silenced[0].reason, "silenced");
+        // Worse than the silence allows: it breaks through.
+        let mut worse = finding("2026-03-02", Severity::Critical);
+        worse.monthly_impact = 9000.0;
+        let out = apply(
+            &ledger,
+            &on("2026-03-03", "2026-03-02", &[migration]),
+            vec![worse],
+            &["spike"],
+        )
+        .unwrap();
+        assert_eq!(out.alerts[0].reason, "escalated");
+        // Acknowledged: its escalation is held back until the day given.
+        let id = ledger.findings(true).unwrap()[0].id;
+        assert!(
+            ledger
+                .ack_finding(id, Some(day("2026-03-20")), "planned")
+                .unwrap()
+        );
+        ledger
+            .update_finding(
+                id,
+                &finding("2026-03-02", Severity::Info),
+                Some(Severity::Info),
+            )
+            .unwrap();
+        let again = vec![finding("2026-03-04", Severity::Critical)];
+        let out = apply(
+            &ledger,
+            &on("2026-03-05", "2026-03-04", &[]),
+            again,
+            &["spike"],
+        )
+        .unwrap();
+        assert_eq!((out.alerts.len(), out.silenced.len()), (0, 1));
     }
 }

@@ -69,7 +69,168 @@ impl AlertRecord {
     }
 }
 
+/// A finding back to normal.
+#[derive(Debug, Clone)]
+pub struct ResolvedFinding {
+    pub account: String,
+    pub service_name: String,
+    pub usage_type: String,
+    pub rule: String,
+    pub first_day: NaiveDate,
+    pub resolved_day: NaiveDate,
+}
+
+/// A finding as `costwatch findings` lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct FindingRecord {
+    pub id: i64,
+    pub rule: String,
+    pub status: String,
+    pub account: String,
+    pub service: String,
+    pub service_name: String,
+    pub usage_type: String,
+    pub severity: Severity,
+    pub first_day: NaiveDate,
+    pub last_day: NaiveDate,
+    pub resolved_day: Option<NaiveDate>,
+    pub monthly_impact: f64,
+    pub message: String,
+    /// Acknowledged until this day (inclusive), if it is.
+    pub acked_until: Option<NaiveDate>,
+    pub ack_note: Option<String>,
+}
+
+/// A scope snoozed until a day (`costwatch snooze`); an empty field matches any.
+#[derive(Debug, Clone, Serialize)]
+pub struct Snooze {
+    pub account: String,
+    pub service_code: String,
+    pub usage_type: String,
+    pub until: NaiveDate,
+    pub note: String,
+}
+
 impl Ledger {
+    /// Findings resolved after `after` (any time when `None`) and up to `until`.
+    pub fn resolved_between(
+        &self,
+        after: Option<NaiveDate>,
+        until: NaiveDate,
+    ) -> Result<Vec<ResolvedFinding>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT account, service_name, usage_type, rule, first_day, resolved_day FROM findings
+             WHERE status = 'resolved' AND resolved_day <= ?2 AND (?1 IS NULL OR resolved_day > ?1)
+             ORDER BY resolved_day, id",
+        )?;
+        let rows = stmt.query_map(params![after, until], |r| {
+            Ok(ResolvedFinding {
+                account: r.get(0)?,
+                service_name: r.get(1)?,
+                usage_type: r.get(2)?,
+                rule: r.get(3)?,
+                first_day: r.get(4)?,
+                resolved_day: r.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Findings, the open ones only with `open_only`, newest first.
+    pub fn findings(&self, open_only: bool) -> Result<Vec<FindingRecord>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, rule, status, account, service_code, service_name, usage_type, severity,
+                first_day, last_day, resolved_day, monthly_impact, message, acked_until, ack_note
+             FROM findings WHERE (?1 = 0 OR status = 'open') ORDER BY id DESC",
+        )?;
+        let rows = stmt.query_map([open_only], |r| {
+            Ok(FindingRecord {
+                id: r.get(0)?,
+                rule: r.get(1)?,
+                status: r.get(2)?,
+                account: r.get(3)?,
+                service: r.get(4)?,
+                service_name: r.get(5)?,
+                usage_type: r.get(6)?,
+                severity: Severity::parse(&r.get::<_, String>(7)?),
+                first_day: r.get(8)?,
+                last_day: r.get(9)?,
+                resolved_day: r.get(10)?,
+                monthly_impact: r.get(11)?,
+                message: r.get(12)?,
+                acked_until: r.get(13)?,
+                ack_note: r.get(14)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Acknowledges a finding until a day (for good when `None`); false when there is none.
+    pub fn ack_finding(&self, id: i64, until: Option<NaiveDate>, note: &str) -> Result<bool> {
+        let until = until.unwrap_or(NaiveDate::MAX);
+        let n = self.conn.execute(
+            "UPDATE findings SET acked_until = ?2, ack_note = ?3 WHERE id = ?1",
+            params![id, until, note],
+        )?;
+        Ok(n > 0)
+    }
+
+    /// Snoozes a scope until a day.
+    pub fn snooze(&self, snooze: &Snooze) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO snoozes (account, service_code, usage_type, until, note, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                snooze.account,
+                snooze.service_code,
+                snooze.usage_type,
+                snooze.until,
+                snooze.note,
+                chrono::Utc::now().to_rfc3339()
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Snoozes in force on `day`.
+    pub fn snoozes(&self, day: NaiveDate) -> Result<Vec<Snooze>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT account, service_code, usage_type, until, note FROM snoozes WHERE until >= ?1",
+        )?;
+        let rows = stmt.query_map([day], |r| {
+            Ok(Snooze {
+                account: r.get(0)?,
+                service_code: r.get(1)?,
+                usage_type: r.get(2)?,
+                until: r.get(3)?,
+                note: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The day an open finding is acknowledged until, if it is.
+    pub fn acked_until(&self, finding_id: i64) -> Result<Option<NaiveDate>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT acked_until FROM findings WHERE id = ?1",
+                [finding_id],
+                |r| r.get(0),
+            )
+            .optional()?
+            .flatten())
+    }
+
+    /// The alerts of run dates in `[from, to]`, by run date.
+    pub fn alerts_between(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<AlertRecord>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT * FROM alerts WHERE run_date BETWEEN ?1 AND ?2 ORDER BY run_date, id",
+        )?;
+        let rows = stmt.query_map(params![from, to], AlertRecord::from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// The open finding for a scope key, if any.
     pub fn open_finding(&self, scope: &str) -> Result<Option<OpenFinding>> {
         Ok(self

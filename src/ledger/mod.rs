@@ -10,8 +10,8 @@ mod stamps;
 mod usage;
 
 pub use api_state::Forecast;
-pub use findings::{AlertRecord, OpenFinding};
-pub use outbox::OutboxMessage;
+pub use findings::{AlertRecord, FindingRecord, OpenFinding, ResolvedFinding, Snooze};
+pub use outbox::{DeliveryState, OutboxEntry};
 pub use scope::{ScopeCost, ScopeFilter};
 pub use stamps::FileStamp;
 pub use usage::{SOURCE_PREFERENCE, UsageHistory, UsageSeries};
@@ -30,6 +30,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema_v6.sql"),
     include_str!("schema_v7.sql"),
     include_str!("schema_v8.sql"),
+    include_str!("schema_v9.sql"),
 ];
 
 /// An open ledger.

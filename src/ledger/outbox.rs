@@ -1,18 +1,34 @@
-//! The outbox: rendered digests kept until a channel delivers them.
+//! The outbox: digests kept as data until every channel has delivered them, each channel's
+//! delivery state apart (attempts, last error).
 
 use super::Ledger;
 use anyhow::Result;
 use chrono::{NaiveDate, Utc};
-use rusqlite::params;
+use rusqlite::{OptionalExtension, params};
 
-/// A digest waiting for delivery.
+/// A digest in the outbox.
 #[derive(Debug, Clone)]
-pub struct OutboxMessage {
+pub struct OutboxEntry {
     pub id: i64,
     pub run_date: NaiveDate,
+    /// The route it is for (`""`: the default one).
+    pub route: String,
     pub subject: String,
-    /// The complete RFC 5322 message.
+    /// The digest as JSON (`None` for a digest an older costwatch queued as a finished e-mail).
+    pub digest: Option<String>,
+    /// The finished RFC 5322 e-mail of such an older digest.
     pub message: Vec<u8>,
+}
+
+/// One channel's delivery of one digest.
+#[derive(Debug, Clone)]
+pub struct DeliveryState {
+    pub channel: String,
+    /// `pending`, `delivered` or `dropped`.
+    pub status: String,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    pub delivered_to: Option<String>,
 }
 
 impl Ledger {
@@ -25,60 +41,173 @@ impl Ledger {
         )?)
     }
 
-    /// Stores a rendered digest and attaches the given alerts to it; returns its id.
+    /// The run date of the newest digest queued before `run_date`.
+    pub fn last_digest_before(&self, run_date: NaiveDate) -> Result<Option<NaiveDate>> {
+        Ok(self.conn.query_row(
+            "SELECT MAX(run_date) FROM outbox WHERE run_date < ?1",
+            [run_date],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// Stores a digest for `route`, to be delivered by `channels`, and attaches the given
+    /// alerts to it; returns its id.
     pub fn enqueue_digest(
         &self,
         run_date: NaiveDate,
+        route: &str,
         subject: &str,
-        message: &[u8],
+        digest: &str,
         alert_ids: &[i64],
+        channels: &[&str],
     ) -> Result<i64> {
         self.conn.execute(
-            "INSERT INTO outbox (run_date, created_at, subject, message, status) VALUES (?1, ?2, ?3, ?4, 'pending')",
-            params![run_date, Utc::now().to_rfc3339(), subject, message],
+            "INSERT INTO outbox (run_date, created_at, subject, message, status, digest, route)
+             VALUES (?1, ?2, ?3, x'', 'pending', ?4, ?5)",
+            params![run_date, Utc::now().to_rfc3339(), subject, digest, route],
         )?;
         let id = self.conn.last_insert_rowid();
         let mut attach = self
             .conn
-            .prepare("UPDATE alerts SET outbox_id = ?1 WHERE id = ?2")?;
+            .prepare_cached("UPDATE alerts SET outbox_id = ?1 WHERE id = ?2")?;
         for alert in alert_ids {
             attach.execute(params![id, alert])?;
+        }
+        let mut deliver = self.conn.prepare_cached(
+            "INSERT INTO deliveries (outbox_id, channel, status) VALUES (?1, ?2, 'pending')",
+        )?;
+        for channel in channels {
+            deliver.execute(params![id, channel])?;
         }
         Ok(id)
     }
 
-    /// Digests not delivered yet, oldest first.
-    pub fn pending_messages(&self) -> Result<Vec<OutboxMessage>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT id, run_date, subject, message FROM outbox WHERE status = 'pending' ORDER BY id")?;
+    /// Digests with a delivery still pending, oldest first.
+    pub fn pending_digests(&self) -> Result<Vec<OutboxEntry>> {
+        self.outbox_entries("WHERE status = 'pending'")
+    }
+
+    /// Every digest, newest first (for `costwatch outbox list`).
+    pub fn outbox(&self, limit: usize) -> Result<Vec<OutboxEntry>> {
+        let mut all = self.outbox_entries("")?;
+        all.reverse();
+        all.truncate(limit);
+        Ok(all)
+    }
+
+    /// One digest.
+    pub fn outbox_entry(&self, id: i64) -> Result<Option<OutboxEntry>> {
+        Ok(self
+            .outbox_entries(&format!("WHERE id = {id}"))?
+            .into_iter()
+            .next())
+    }
+
+    fn outbox_entries(&self, filter: &str) -> Result<Vec<OutboxEntry>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT id, run_date, route, subject, digest, message FROM outbox {filter} ORDER BY id"
+        ))?;
         let rows = stmt.query_map([], |r| {
-            Ok(OutboxMessage {
+            Ok(OutboxEntry {
                 id: r.get(0)?,
                 run_date: r.get(1)?,
-                subject: r.get(2)?,
-                message: r.get(3)?,
+                route: r.get(2)?,
+                subject: r.get(3)?,
+                digest: r.get(4)?,
+                message: r.get(5)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// Marks a digest delivered, noting where it went.
-    pub fn mark_delivered(&self, id: i64, delivered_to: &str) -> Result<()> {
+    /// The delivery states of a digest, by channel.
+    pub fn deliveries(&self, outbox_id: i64) -> Result<Vec<DeliveryState>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT channel, status, attempts, last_error, delivered_to
+             FROM deliveries WHERE outbox_id = ?1 ORDER BY channel",
+        )?;
+        let rows = stmt.query_map([outbox_id], |r| {
+            Ok(DeliveryState {
+                channel: r.get(0)?,
+                status: r.get(1)?,
+                attempts: r.get(2)?,
+                last_error: r.get(3)?,
+                delivered_to: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Adds a pending delivery through `channel` unless the digest has one (a digest queued
+    /// by an older costwatch, or a channel configured since).
+    pub fn ensure_delivery(&self, outbox_id: i64, channel: &str) -> Result<()> {
         self.conn.execute(
-            "UPDATE outbox SET status = 'delivered', attempts = attempts + 1, last_error = NULL, delivered_to = ?2
-             WHERE id = ?1",
-            params![id, delivered_to],
+            "INSERT OR IGNORE INTO deliveries (outbox_id, channel, status) VALUES (?1, ?2, 'pending')",
+            params![outbox_id, channel],
         )?;
         Ok(())
     }
 
-    /// Records a failed delivery attempt; the digest stays pending for the next run.
-    pub fn mark_attempt_failed(&self, id: i64, error: &str) -> Result<()> {
+    /// Records a delivery through `channel`.
+    pub fn mark_delivered(
+        &self,
+        outbox_id: i64,
+        channel: &str,
+        tries: u32,
+        delivered_to: &str,
+    ) -> Result<()> {
         self.conn.execute(
-            "UPDATE outbox SET attempts = attempts + 1, last_error = ?2 WHERE id = ?1",
-            params![id, error],
+            "UPDATE deliveries SET status = 'delivered', attempts = attempts + ?3, last_error = NULL,
+                delivered_to = ?4
+             WHERE outbox_id = ?1 AND channel = ?2",
+            params![outbox_id, channel, tries, delivered_to],
         )?;
+        self.close_if_done(outbox_id)
+    }
+
+    /// Records `tries` failed attempts through `channel`; the next run tries again.
+    pub fn mark_attempt_failed(
+        &self,
+        outbox_id: i64,
+        channel: &str,
+        tries: u32,
+        error: &str,
+    ) -> Result<()> {
+        self.conn.execute(
+            "UPDATE deliveries SET attempts = attempts + ?3, last_error = ?4
+             WHERE outbox_id = ?1 AND channel = ?2",
+            params![outbox_id, channel, tries, error],
+        )?;
+        Ok(())
+    }
+
+    /// Gives up a digest's pending deliveries; false when there is no such digest.
+    pub fn drop_digest(&self, outbox_id: i64) -> Result<bool> {
+        let found = self.outbox_entry(outbox_id)?.is_some();
+        self.conn.execute(
+            "UPDATE deliveries SET status = 'dropped' WHERE outbox_id = ?1 AND status = 'pending'",
+            [outbox_id],
+        )?;
+        self.close_if_done(outbox_id)?;
+        Ok(found)
+    }
+
+    /// Marks a digest done once no delivery is pending.
+    fn close_if_done(&self, outbox_id: i64) -> Result<()> {
+        let pending: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT 1 FROM deliveries WHERE outbox_id = ?1 AND status = 'pending' LIMIT 1",
+                [outbox_id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if pending.is_none() {
+            self.conn.execute(
+                "UPDATE outbox SET status = 'delivered' WHERE id = ?1",
+                [outbox_id],
+            )?;
+        }
         Ok(())
     }
 }

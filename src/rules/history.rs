@@ -113,6 +113,28 @@ impl History {
             .map_or(0, |end| (end + 1).saturating_sub(first))
     }
 
+    /// The daily cost of a scope (its empty fields match any series) over the `days` days
+    /// ending on `day`, oldest first (days before the data are 0): what a chart shows.
+    pub fn scope_window(&self, scope: &Scope, day: NaiveDate, days: usize) -> Vec<f64> {
+        let mut out = vec![0.0; days];
+        let Some(end) = self.offset(day) else {
+            return out;
+        };
+        let matches = |field: &str, want: &str| want.is_empty() || field == want;
+        for s in self.series.iter().filter(|s| {
+            matches(&s.scope.account, &scope.account)
+                && matches(&s.scope.service_code, &scope.service_code)
+                && matches(&s.scope.usage_type, &scope.usage_type)
+        }) {
+            let begin = (end + 1).saturating_sub(days);
+            let window = &s.amounts[begin..=end];
+            for (o, a) in out[days - window.len()..].iter_mut().zip(window) {
+                *o += a;
+            }
+        }
+        out
+    }
+
     /// The snapshot for `day` with up to `days` days of history; series with no spend in
     /// the window are left out.
     pub fn snapshot(&self, day: NaiveDate, days: usize) -> Snapshot<'_> {

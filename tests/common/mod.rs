@@ -65,6 +65,19 @@ impl Peer {
         ])
     }
 
+    /// A Slack-compatible webhook storing each accepted post as `dir/NNNNNN.json`;
+    /// `status` other than 0 answers every post with it (a webhook that is down).
+    pub fn webhook(dir: &Path, status: u16) -> Peer {
+        let status = status.to_string();
+        Self::start(&[
+            "tests/emulator/webhook_sink.py",
+            "--dir",
+            dir.to_str().unwrap(),
+            "--status",
+            &status,
+        ])
+    }
+
     /// `http://127.0.0.1:PORT`.
     pub fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
