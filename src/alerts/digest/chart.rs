@@ -1,10 +1,11 @@
 //! An alert's chart as a PNG: the series' daily cost over the last weeks, its typical range
 //! (a trailing 28-day median, ± one robust deviation), the level the rule expected, and the
-//! anomalous days marked. Drawn with plotters on a light card (readable in light and dark
+//! anomalous days marked; for a budget alert, the month-to-date cost against the budget and
+//! where the recent rate takes it by the month's end. Drawn with plotters on a light card (readable in light and dark
 //! mail clients), at e-mail width, with an embedded font so it looks the same on any host.
 
 use anyhow::{Result, anyhow};
-use chrono::{Days, NaiveDate};
+use chrono::{Datelike, Days, Months, NaiveDate};
 use costwatch_detect::stats::{mad, median};
 use plotters::prelude::*;
 use std::sync::Once;
@@ -26,6 +27,8 @@ pub struct Plot<'a> {
     pub expected: f64,
     /// Days marked as anomalous (within the window).
     pub marked: &'a [NaiveDate],
+    /// The monthly budget, for a budget alert: the chart is then the month to date.
+    pub budget: Option<f64>,
 }
 
 /// Renders `plot` as a PNG file's bytes.
@@ -35,7 +38,11 @@ pub fn png(plot: &Plot) -> Result<Vec<u8>> {
         let _ = plotters::style::register_font(FONT, FontStyle::Normal, dejavu::sans::regular());
     });
     let mut rgb = vec![255u8; (WIDTH * HEIGHT * 3) as usize];
-    draw(plot, &mut rgb).map_err(|e| anyhow!("drawing the chart: {e}"))?;
+    match plot.budget {
+        Some(limit) => draw_month(plot, limit, &mut rgb),
+        None => draw(plot, &mut rgb),
+    }
+    .map_err(|e| anyhow!("drawing the chart: {e}"))?;
     let image = image_rgb(rgb)?;
     let mut out = std::io::Cursor::new(Vec::new());
     image
@@ -129,6 +136,85 @@ fn draw(plot: &Plot, rgb: &mut [u8]) -> DrawResult {
     Ok(())
 }
 
+/// Days of the recent rate projected to the month's end.
+const RECENT_DAYS: usize = 7;
+
+/// The month to date: cumulative cost, the budget, and the recent rate carried to the end.
+fn draw_month(plot: &Plot, limit: f64, rgb: &mut [u8]) -> DrawResult {
+    let root = BitMapBackend::with_buffer(rgb, (WIDTH, HEIGHT)).into_drawing_area();
+    root.fill(&RGBColor(250, 250, 252))?;
+    let month_start = plot.last_day.with_day(1).expect("day 1 exists");
+    let month_end = (month_start + Months::new(1))
+        .pred_opt()
+        .expect("a day before");
+    let elapsed = (plot.last_day - month_start).num_days() as usize + 1;
+    let daily = &plot.daily[plot.daily.len().saturating_sub(elapsed)..];
+    let cumulative: Vec<f64> = (daily.iter())
+        .scan(0.0, |sum, d| {
+            *sum += d;
+            Some(*sum)
+        })
+        .collect();
+    let to_date = cumulative.last().copied().unwrap_or(0.0);
+    let recent = &daily[daily.len().saturating_sub(RECENT_DAYS)..];
+    let rate = recent.iter().sum::<f64>() / recent.len().max(1) as f64;
+    let projected = to_date + rate * (month_end - plot.last_day).num_days() as f64;
+    let top = projected.max(limit).max(1.0) * 1.1;
+    let first = plot.last_day - Days::new(daily.len().saturating_sub(1) as u64);
+    let day = |i: usize| first + Days::new(i as u64);
+    let mut chart = ChartBuilder::on(&root)
+        .margin(8)
+        .x_label_area_size(22)
+        .y_label_area_size(64)
+        .build_cartesian_2d(month_start..month_end, 0.0..top)?;
+    let font = (FONT, 12).into_font().color(&RGBColor(60, 60, 70));
+    chart
+        .configure_mesh()
+        .light_line_style(RGBColor(235, 235, 240))
+        .bold_line_style(RGBColor(215, 215, 222))
+        .x_labels(6)
+        .y_labels(5)
+        .x_label_formatter(&|d: &NaiveDate| d.format("%b %-d").to_string())
+        .y_label_formatter(&|v: &f64| format!("${v:.0}"))
+        .label_style(font.clone())
+        .draw()?;
+    let red = RGBColor(210, 40, 40);
+    chart
+        .draw_series(LineSeries::new(
+            [(month_start, limit), (month_end, limit)],
+            red.stroke_width(1),
+        ))?
+        .label("budget")
+        .legend(move |(x, y)| PathElement::new([(x, y), (x + 14, y)], red));
+    let blue = RGBColor(30, 90, 200);
+    chart
+        .draw_series(LineSeries::new(
+            (0..cumulative.len()).map(|i| (day(i), cumulative[i])),
+            blue.stroke_width(2),
+        ))?
+        .label("month to date")
+        .legend(move |(x, y)| PathElement::new([(x, y), (x + 14, y)], blue));
+    let grey = RGBColor(110, 110, 120);
+    chart
+        .draw_series(DashedLineSeries::new(
+            [(plot.last_day, to_date), (month_end, projected)],
+            5,
+            4,
+            grey.stroke_width(1),
+        ))?
+        .label("at the recent rate")
+        .legend(move |(x, y)| PathElement::new([(x, y), (x + 14, y)], grey));
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(RGBColor(250, 250, 252).mix(0.9))
+        .border_style(RGBColor(215, 215, 222))
+        .label_font(font)
+        .draw()?;
+    root.present()?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -142,10 +228,28 @@ mod tests {
             last_day,
             expected: 43.0,
             marked: &[last_day],
+            budget: None,
         })
         .unwrap();
         assert_eq!(&bytes[1..4], b"PNG");
         let decoded = image::load_from_memory(&bytes).unwrap();
+        assert_eq!((decoded.width(), decoded.height()), (WIDTH, HEIGHT));
+    }
+
+    #[test]
+    fn a_budget_chart_shows_the_month_to_date() {
+        let daily: Vec<f64> = (0..60).map(|i| 40.0 + (i % 7) as f64).collect();
+        let last_day: NaiveDate = "2026-03-19".parse().unwrap();
+        let plot = |budget| Plot {
+            daily: &daily,
+            last_day,
+            expected: 40.0,
+            marked: &[],
+            budget,
+        };
+        let month = png(&plot(Some(1240.0))).unwrap();
+        assert_ne!(month, png(&plot(None)).unwrap());
+        let decoded = image::load_from_memory(&month).unwrap();
         assert_eq!((decoded.width(), decoded.height()), (WIDTH, HEIGHT));
     }
 }

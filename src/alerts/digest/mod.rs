@@ -16,7 +16,7 @@ use crate::ledger::{AlertRecord, ResolvedFinding};
 use crate::model::{Action, Severity, SourceReport, SourceStatus, money, or};
 use anyhow::Result;
 use base64::Engine;
-use chrono::{Days, NaiveDate};
+use chrono::{Datelike, Days, NaiveDate};
 use serde::{Deserialize, Serialize};
 
 /// Days a chart shows.
@@ -167,6 +167,7 @@ fn alert_view(a: &AlertRecord, parts: &Parts) -> AlertView {
             last_day: a.data_day,
             expected: a.expected,
             marked: &[a.data_day],
+            budget: (a.rule == "budget").then(|| a.expected * days_in_month(a.data_day)),
         };
         match chart::png(&plot) {
             Ok(png) => Some(base64::engine::general_purpose::STANDARD.encode(png)),
@@ -204,6 +205,12 @@ fn alert_view(a: &AlertRecord, parts: &Parts) -> AlertView {
         link: links::cost_explorer(&a.account, &a.service, &a.usage_type, from, a.data_day),
         chart,
     }
+}
+
+/// The days of `day`'s month (a budget alert's expected cost is the budget per day).
+fn days_in_month(day: NaiveDate) -> f64 {
+    let first = day.with_day(1).expect("day 1 exists");
+    ((first + chrono::Months::new(1)) - first).num_days() as f64
 }
 
 /// "Amazon EC2 / BoxUsage:m5.large / account 1234", the empty parts left out.
