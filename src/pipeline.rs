@@ -1,12 +1,13 @@
 //! The daily job and its replay: sources → ledger → rules → findings → alerts → outbox → delivery.
 
 use crate::alerts::{delivery, digest};
+use crate::budgets;
 use crate::config::Config;
 use crate::error::Error;
 use crate::findings::lifecycle;
 use crate::ledger::{AlertRecord, Forecast, Ledger};
-use crate::model::{SourceReport, SourceStatus, money};
-use crate::rules::{self, History, Rule, RuleFailure, RuleTiming};
+use crate::model::{BudgetWatch, SourceReport, SourceStatus, money};
+use crate::rules::{self, Evaluation, History, Rule, RuleFailure, RuleTiming};
 use crate::sources::{Source, SyncContext};
 use anyhow::Result;
 use chrono::{Days, NaiveDate};
@@ -19,6 +20,8 @@ pub struct Job {
     pub ledger: Ledger,
     sources: Vec<Box<dyn Source>>,
     rules: Vec<Box<dyn Rule>>,
+    /// The `[[budgets]]` the `budget` rule projects.
+    watches: Vec<BudgetWatch>,
     runtime: tokio::runtime::Runtime,
 }
 
@@ -44,6 +47,10 @@ pub struct RunSummary {
     pub forecast: Option<Forecast>,
     /// Which rules cannot alert yet for want of history, in words.
     pub learning: Option<String>,
+    /// What the run did to the budgets findings propose (`[budgets_from_findings] apply`).
+    pub budgets: Option<String>,
+    /// Why applying the proposed budgets failed.
+    pub budgets_error: Option<String>,
 }
 
 /// What a backtest found: the alerts it would have sent and the rules that failed, by billing day.
@@ -59,6 +66,7 @@ impl RunSummary {
         self.sources.iter().any(SourceReport::failed)
             || !self.rule_failures.is_empty()
             || self.deliveries.iter().any(|(_, r)| r.is_err())
+            || self.budgets_error.is_some()
     }
 
     /// Paid API requests made by all sources.
@@ -73,6 +81,7 @@ impl Job {
     pub fn new(config: Config, ledger: Ledger) -> Result<Self> {
         let sources = config.sources.build(&config.aws);
         let rules = rules::from_entries(&config.rules).map_err(Error::config)?;
+        let watches = watches(&config);
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
@@ -81,6 +90,7 @@ impl Job {
             ledger,
             sources,
             rules,
+            watches,
             runtime,
         })
     }
@@ -147,6 +157,8 @@ impl Job {
             deliveries: Vec::new(),
             forecast: self.ledger.latest_forecast(run_date)?,
             learning: None,
+            budgets: None,
+            budgets_error: None,
         };
         if let Some(day) = evaluated_day {
             summary.learning = rules::learning_note(&self.rules, history.days_known(day));
@@ -157,7 +169,14 @@ impl Job {
         if let Some(day) = evaluated_day {
             let snapshot = history.snapshot(day, self.config.detection.history_days as usize);
             summary.series_evaluated = snapshot.series.len();
-            let evaluation = rules::evaluate_all(&self.rules, &snapshot);
+            let mut evaluation = rules::evaluate_all(&self.rules, &snapshot);
+            self.watch_budgets(
+                &self.ledger,
+                &mut evaluation,
+                history.source(),
+                run_date,
+                day,
+            );
             let problems = problems(&summary.sources, &evaluation.failures);
             let ran: Vec<&str> = evaluation.succeeded.iter().map(String::as_str).collect();
             let start = std::time::Instant::now();
@@ -188,6 +207,15 @@ impl Job {
             // Nothing to evaluate, but a failing source must still be heard of.
             let problems = problems(&summary.sources, &[]);
             self.queue_digest(&self.ledger, run_date, &[], &notes, &problems)?;
+        }
+        if run_id.is_some() && self.config.budgets_from_findings.apply {
+            match self.apply_proposals() {
+                Ok(done) => summary.budgets = Some(done),
+                Err(e) => {
+                    tracing::error!(error = %format!("{e:#}"), "proposed budgets not applied");
+                    summary.budgets_error = Some(format!("{e:#}"));
+                }
+            }
         }
         if let Some(id) = run_id {
             summary.deliveries =
@@ -248,7 +276,8 @@ impl Job {
             for run_date in from.iter_days().take_while(|d| *d <= to) {
                 let Some(day) = history.newest_complete_day(run_date, detection) else { continue };
                 let snapshot = history.snapshot(day, detection.history_days as usize);
-                let evaluation = rules::evaluate_all(&self.rules, &snapshot);
+                let mut evaluation = rules::evaluate_all(&self.rules, &snapshot);
+                self.watch_budgets(ledger, &mut evaluation, history.source(), run_date, day);
                 for failure in &evaluation.failures {
                     tracing::warn!(rule = %failure.rule, day = %day, error = %failure.error, "rule failed");
                     failures.push((day, failure.clone()));
@@ -269,6 +298,58 @@ impl Job {
         })
     }
 
+    /// Adds the `budget` rule's findings over `[[budgets]]` to an evaluation (a failure is
+    /// the rule's, and keeps its findings open).
+    fn watch_budgets(
+        &self,
+        ledger: &Ledger,
+        evaluation: &mut Evaluation,
+        source: &str,
+        run_date: NaiveDate,
+        day: NaiveDate,
+    ) {
+        if self.watches.is_empty() {
+            return;
+        }
+        let start = std::time::Instant::now();
+        let rule = "budget".to_string();
+        match rules::watch_budgets(ledger, source, run_date, day, &self.watches) {
+            Ok(findings) => {
+                evaluation.timings.push(RuleTiming {
+                    rule: rule.clone(),
+                    seconds: start.elapsed().as_secs_f64(),
+                    findings: findings.len(),
+                });
+                evaluation.findings.extend(findings);
+                // A failed `monthly_limit` budget rule keeps the rule's findings open.
+                let failed = evaluation.failures.iter().any(|f| f.rule == rule);
+                if !failed && !evaluation.succeeded.contains(&rule) {
+                    evaluation.succeeded.push(rule);
+                }
+            }
+            Err(e) => {
+                evaluation.succeeded.retain(|r| *r != rule);
+                evaluation.failures.push(RuleFailure {
+                    rule,
+                    error: format!("{e:#}"),
+                });
+            }
+        }
+    }
+
+    /// Creates or updates the budgets open findings propose (leaving `[[budgets]]` names to
+    /// `costwatch budgets apply`).
+    fn apply_proposals(&self) -> Result<String> {
+        let declared = self.config.budgets.iter().map(|b| b.name.clone()).collect();
+        self.runtime.block_on(budgets::apply_proposals(
+            &self.config.aws,
+            &self.ledger,
+            &self.config.budgets_from_findings,
+            &declared,
+            &Arc::default(),
+        ))
+    }
+
     /// Usage history from `history_days` (plus the data-lag allowance) before `first_run` up to `last_run`.
     fn load_history(&self, first_run: NaiveDate, last_run: NaiveDate) -> Result<History> {
         let d = &self.config.detection;
@@ -283,6 +364,26 @@ impl Job {
         );
         Ok(history)
     }
+}
+
+/// The `[[budgets]]` the `budget` rule projects: all of them unless a `[[rules]]` entry
+/// disables the rule; those it cannot project (an auto-adjusting amount, a filter the ledger
+/// does not keep) are logged and left to AWS's own notifications.
+fn watches(config: &Config) -> Vec<BudgetWatch> {
+    let disabled = (config.rules.iter())
+        .any(|r| r.builtin == Some(costwatch_detect::Kind::Budget) && !r.enabled);
+    if disabled {
+        return Vec::new();
+    }
+    (config.budgets.iter())
+        .filter_map(|b| match b.watch(&config.sources.tag_keys) {
+            Ok(watch) => Some(watch),
+            Err(reason) => {
+                tracing::warn!(budget = %b.name, %reason, "budget not projected by the budget rule");
+                None
+            }
+        })
+        .collect()
 }
 
 /// Source and rule failures, in words for the digest.

@@ -1,6 +1,7 @@
 //! Command-line interface: one module per subcommand.
 
 mod backtest;
+mod budgets;
 mod init;
 mod rule;
 mod run;
@@ -35,7 +36,8 @@ pub struct Cli {
 }
 
 const EXIT_CODES: &str = "Exit codes: 0 ok, 1 run failed (a source, rule or delivery failed), 2 bad usage, \
-                          3 configuration error, 4 another costwatch holds the ledger, 5 unreadable billing data.";
+                          3 configuration error, 4 another costwatch holds the ledger, 5 unreadable billing data, \
+                          6 budgets plan: changes pending.";
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -49,6 +51,9 @@ pub enum Command {
     Backtest(backtest::BacktestArgs),
     /// Write, test and list rules (built-in and WebAssembly plugins).
     Rule(rule::RuleArgs),
+    /// AWS Budgets as code: plan, apply and import the [[budgets]] of the config and the
+    /// budgets findings propose.
+    Budgets(budgets::BudgetsArgs),
 }
 
 /// Where configuration and data come from; shared by run, sync and backtest.
@@ -79,6 +84,7 @@ impl Cli {
             Command::Sync(args) => sync::execute(&self, args),
             Command::Backtest(args) => backtest::execute(&self, args),
             Command::Rule(args) => rule::execute(&self, args),
+            Command::Budgets(args) => budgets::execute(&self, args),
         }
     }
 }

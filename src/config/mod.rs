@@ -1,9 +1,11 @@
 //! Typed TOML configuration, assembled from the components' own tables (`[sources.*]` from
 //! the sources, `[[rules]]` and `[detection]` from the rules, `[alerts]` from the alerts,
-//! `[aws]`). Unknown keys are rejected; every error names the key and line.
+//! `[[budgets]]` and `[budgets_from_findings]` from the budgets, `[aws]`). Unknown keys are
+//! rejected; every error names the key and line.
 
 use crate::alerts::AlertsConfig;
 use crate::aws::AwsConfig;
+use crate::budgets::{Budget, FindingsBudgets};
 use crate::error::Error;
 use crate::rules::{DetectionConfig, RuleConfig};
 use crate::sources::{SourcesConfig, TEMPLATES};
@@ -36,6 +38,13 @@ pub struct Config {
     pub rules: Vec<RuleConfig>,
     #[serde(default)]
     pub alerts: AlertsConfig,
+    /// AWS budgets to keep as declared (`costwatch budgets plan|apply`), watched by the
+    /// `budget` rule.
+    #[serde(default)]
+    pub budgets: Vec<Budget>,
+    /// Budgets proposed from findings: who they notify, and whether the daily run applies them.
+    #[serde(default)]
+    pub budgets_from_findings: FindingsBudgets,
 }
 
 /// A TOML error as `line N, column C: message` with the offending line quoted; a line that may
@@ -97,6 +106,10 @@ impl Config {
             rule.line = line;
         }
         config.validate()?;
+        crate::budgets::duplicate_name(&config.budgets, text)?;
+        config
+            .budgets_from_findings
+            .default_subscribers(&config.alerts.to);
         Ok(config)
     }
 
