@@ -15,4 +15,7 @@ echo
 echo "== what the backtest would have alerted on since February"
 $bin backtest --config examples/demo/costwatch.toml --from 2026-02-01 --to 2026-03-20 2>/dev/null
 echo
+echo "== the AWS budgets the config declares and the findings propose (no account: --offline)"
+$bin budgets plan --config examples/demo/costwatch.toml --offline --proposals || [ $? -eq 6 ]
+echo
 echo "digest: $(ls target/demo/outbox/*.eml)"

@@ -4,13 +4,16 @@
 pub const EXIT_OK: i32 = 0;
 /// Exit code when a run (or one of its stages) failed.
 pub const EXIT_FAILED: i32 = 1;
-// Exit code 2 is clap's, for bad command-line usage.
+/// Exit code for bad command-line usage (clap's), and an apply refused without `--yes`.
+pub const EXIT_USAGE: i32 = 2;
 /// Exit code for an invalid or unreadable configuration.
 pub const EXIT_CONFIG: i32 = 3;
 /// Exit code when another costwatch process holds the ledger lock.
 pub const EXIT_LOCKED: i32 = 4;
 /// Exit code for unreadable or malformed billing input (CUR/FOCUS files).
 pub const EXIT_INPUT: i32 = 5;
+/// Exit code of `costwatch budgets plan` (or a declined apply) when changes are pending.
+pub const EXIT_PENDING: i32 = 6;
 
 /// What went wrong, at the level a caller (and the exit code) cares about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,12 +2,14 @@
 //!
 //! Billing data from [`sources`] lands in the [`ledger`]; [`rules`] evaluate it every day;
 //! [`findings`] keeps one open finding per scope and explains each alert; [`alerts`] turn
-//! them into digests kept in an outbox until delivered. [`model`] holds the types they
+//! them into digests kept in an outbox until delivered; [`budgets`] keeps AWS Budgets as
+//! the config declares them and findings propose them. [`model`] holds the types they
 //! share, [`pipeline`] ties the stages together and [`cli`] exposes them as commands.
 //! `docs/architecture.md` has the data flow and who may import whom.
 
 pub mod alerts;
 pub mod aws;
+pub mod budgets;
 pub mod cli;
 pub mod config;
 pub mod error;

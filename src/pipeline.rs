@@ -1,16 +1,18 @@
 //! The daily job and its replay: sources → ledger → rules → findings → alerts → outbox → delivery.
 
-use crate::alerts::digest::{self, CHART_DAYS};
+use crate::alerts::digest::chart::BudgetSpan;
+use crate::alerts::digest::{self, CHART_DAYS, ChartData};
 use crate::alerts::{deliver_pending, route_alerts};
+use crate::budgets;
 use crate::config::Config;
 use crate::error::Error;
 use crate::findings::{Silence, lifecycle};
 use crate::ledger::{AlertRecord, Forecast, Ledger};
-use crate::model::{SourceReport, SourceStatus, money};
-use crate::rules::{self, History, Rule, RuleFailure, RuleTiming};
+use crate::model::{BudgetWatch, SourceReport, SourceStatus, money};
+use crate::rules::{self, Evaluation, History, Rule, RuleFailure, RuleTiming};
 use crate::sources::{Source, SyncContext};
 use anyhow::Result;
-use chrono::{Days, NaiveDate};
+use chrono::{Datelike, Days, NaiveDate};
 use serde::Serialize;
 use std::sync::Arc;
 
@@ -20,6 +22,8 @@ pub struct Job {
     pub ledger: Ledger,
     sources: Vec<Box<dyn Source>>,
     rules: Vec<Box<dyn Rule>>,
+    /// The `[[budgets]]` the `budget` rule projects.
+    watches: Vec<BudgetWatch>,
     runtime: tokio::runtime::Runtime,
 }
 
@@ -47,6 +51,10 @@ pub struct RunSummary {
     pub forecast: Option<Forecast>,
     /// Which rules cannot alert yet for want of history, in words.
     pub learning: Option<String>,
+    /// What the run did to the budgets findings propose (`[budgets_from_findings] apply`).
+    pub budgets: Option<String>,
+    /// Why applying the proposed budgets failed.
+    pub budgets_error: Option<String>,
 }
 
 /// What a backtest found: the alerts it would have sent and the rules that failed, by billing day.
@@ -62,6 +70,7 @@ impl RunSummary {
         self.sources.iter().any(SourceReport::failed)
             || !self.rule_failures.is_empty()
             || self.deliveries.iter().any(|d| d.result.is_err())
+            || self.budgets_error.is_some()
     }
 
     /// Paid API requests made by all sources.
@@ -76,6 +85,7 @@ impl Job {
     pub fn new(config: Config, ledger: Ledger) -> Result<Self> {
         let sources = config.sources.build(&config.aws);
         let rules = rules::from_entries(&config.rules).map_err(Error::config)?;
+        let watches = watches(&config);
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
@@ -84,6 +94,7 @@ impl Job {
             ledger,
             sources,
             rules,
+            watches,
             runtime,
         })
     }
@@ -151,6 +162,8 @@ impl Job {
             deliveries: Vec::new(),
             forecast: self.ledger.latest_forecast(run_date)?,
             learning: None,
+            budgets: None,
+            budgets_error: None,
         };
         if let Some(day) = evaluated_day {
             summary.learning = rules::learning_note(&self.rules, history.days_known(day));
@@ -161,7 +174,14 @@ impl Job {
         if let Some(day) = evaluated_day {
             let snapshot = history.snapshot(day, self.config.detection.history_days as usize);
             summary.series_evaluated = snapshot.series.len();
-            let evaluation = rules::evaluate_all(&self.rules, &snapshot);
+            let mut evaluation = rules::evaluate_all(&self.rules, &snapshot);
+            self.watch_budgets(
+                &self.ledger,
+                &mut evaluation,
+                history.source(),
+                run_date,
+                day,
+            );
             let problems = problems(&summary.sources, &evaluation.failures);
             let ran: Vec<&str> = evaluation.succeeded.iter().map(String::as_str).collect();
             let start = std::time::Instant::now();
@@ -208,6 +228,15 @@ impl Job {
             };
             self.queue_digests(&self.ledger, &history, &told, &[], &[])?;
         }
+        if run_id.is_some() && self.config.budgets_from_findings.apply {
+            match self.apply_proposals() {
+                Ok(done) => summary.budgets = Some(done),
+                Err(e) => {
+                    tracing::error!(error = %format!("{e:#}"), "proposed budgets not applied");
+                    summary.budgets_error = Some(format!("{e:#}"));
+                }
+            }
+        }
         if let Some(id) = run_id {
             summary.deliveries = self.deliver()?;
             let status = if summary.failed() { "failed" } else { "ok" };
@@ -252,7 +281,7 @@ impl Job {
         }
         let after = ledger.last_digest_before(run_date)?;
         let resolved = ledger.resolved_between(after, run_date)?;
-        let series = |a: &AlertRecord| Some(chart_series(history, a));
+        let series = |a: &AlertRecord| self.chart_data(history, a);
         let mut routed = route_alerts(ledger, history.source(), &self.config.routes, alerts)?;
         if routed.is_empty() {
             routed.push((None, Vec::new()));
@@ -302,7 +331,8 @@ impl Job {
             for run_date in from.iter_days().take_while(|d| *d <= to) {
                 let Some(day) = history.newest_complete_day(run_date, detection) else { continue };
                 let snapshot = history.snapshot(day, detection.history_days as usize);
-                let evaluation = rules::evaluate_all(&self.rules, &snapshot);
+                let mut evaluation = rules::evaluate_all(&self.rules, &snapshot);
+                self.watch_budgets(ledger, &mut evaluation, history.source(), run_date, day);
                 for failure in &evaluation.failures {
                     tracing::warn!(rule = %failure.rule, day = %day, error = %failure.error, "rule failed");
                     failures.push((day, failure.clone()));
@@ -322,9 +352,103 @@ impl Job {
         })
     }
 
+    /// What an alert's chart shows: its scope's daily cost; for a budget alert, the budget's
+    /// period so far (a `[[budgets]]` entry's own spend, or all usage for `monthly_limit`).
+    pub fn chart_data(&self, history: &History, a: &AlertRecord) -> Option<ChartData> {
+        let scope = crate::model::Scope {
+            account: a.account.clone(),
+            service_code: a.service.clone(),
+            service_name: a.service_name.clone(),
+            usage_type: a.usage_type.clone(),
+        };
+        if a.rule != "budget" {
+            let daily = history.scope_window(&scope, a.data_day, CHART_DAYS);
+            return Some(ChartData {
+                daily,
+                budget: None,
+            });
+        }
+        // A `[[budgets]]` entry's scope is `budget:NAME:PERIOD` (names hold no colon).
+        if let Some(rest) = a.service.strip_prefix("budget:") {
+            let name = rest.split(':').next()?;
+            let w = self.watches.iter().find(|w| w.name == name)?;
+            let first = w.period.start(a.data_day);
+            let last = w.period.end(a.data_day).pred_opt()?;
+            let daily = (self
+                .ledger
+                .spend(history.source(), &w.spend, first, a.data_day))
+            .ok()?;
+            let budget = Some(BudgetSpan {
+                limit: w.limit,
+                first,
+                last,
+            });
+            return Some(ChartData { daily, budget });
+        }
+        let first = a.data_day.with_day(1)?;
+        let last = (first + chrono::Months::new(1)).pred_opt()?;
+        let days = (a.data_day - first).num_days() as usize + 1;
+        let daily = history.scope_window(&scope, a.data_day, days);
+        let limit = a.expected * ((last - first).num_days() + 1) as f64;
+        let budget = Some(BudgetSpan { limit, first, last });
+        Some(ChartData { daily, budget })
+    }
+
     /// The usage history a report of run dates `[first_run, last_run]` charts.
     pub fn history(&self, first_run: NaiveDate, last_run: NaiveDate) -> Result<History> {
         self.load_history(first_run, last_run)
+    }
+
+    /// Adds the `budget` rule's findings over `[[budgets]]` to an evaluation (a failure is
+    /// the rule's, and keeps its findings open).
+    fn watch_budgets(
+        &self,
+        ledger: &Ledger,
+        evaluation: &mut Evaluation,
+        source: &str,
+        run_date: NaiveDate,
+        day: NaiveDate,
+    ) {
+        if self.watches.is_empty() {
+            return;
+        }
+        let start = std::time::Instant::now();
+        let rule = "budget".to_string();
+        match rules::watch_budgets(ledger, source, run_date, day, &self.watches) {
+            Ok(findings) => {
+                evaluation.timings.push(RuleTiming {
+                    rule: rule.clone(),
+                    seconds: start.elapsed().as_secs_f64(),
+                    findings: findings.len(),
+                });
+                evaluation.findings.extend(findings);
+                // A failed `monthly_limit` budget rule keeps the rule's findings open.
+                let failed = evaluation.failures.iter().any(|f| f.rule == rule);
+                if !failed && !evaluation.succeeded.contains(&rule) {
+                    evaluation.succeeded.push(rule);
+                }
+            }
+            Err(e) => {
+                evaluation.succeeded.retain(|r| *r != rule);
+                evaluation.failures.push(RuleFailure {
+                    rule,
+                    error: format!("{e:#}"),
+                });
+            }
+        }
+    }
+
+    /// Creates or updates the budgets open findings propose (leaving `[[budgets]]` names to
+    /// `costwatch budgets apply`).
+    fn apply_proposals(&self) -> Result<String> {
+        let declared = self.config.budgets.iter().map(|b| b.name.clone()).collect();
+        self.runtime.block_on(budgets::apply_proposals(
+            &self.config.aws,
+            &self.ledger,
+            &self.config.budgets_from_findings,
+            &declared,
+            &Arc::default(),
+        ))
     }
 
     /// Usage history from `history_days` (plus the data-lag allowance) before `first_run` up to `last_run`.
@@ -353,15 +477,24 @@ struct Told<'a> {
     problems: &'a [String],
 }
 
-/// The daily cost of an alert's scope over the days its chart shows.
-pub fn chart_series(history: &History, a: &AlertRecord) -> Vec<f64> {
-    let scope = crate::model::Scope {
-        account: a.account.clone(),
-        service_code: a.service.clone(),
-        service_name: a.service_name.clone(),
-        usage_type: a.usage_type.clone(),
-    };
-    history.scope_window(&scope, a.data_day, CHART_DAYS)
+/// The `[[budgets]]` the `budget` rule projects: all of them unless a `[[rules]]` entry
+/// disables the rule; those it cannot project (an auto-adjusting amount, a filter the ledger
+/// does not keep) are logged and left to AWS's own notifications.
+fn watches(config: &Config) -> Vec<BudgetWatch> {
+    let disabled = (config.rules.iter())
+        .any(|r| r.builtin == Some(costwatch_detect::Kind::Budget) && !r.enabled);
+    if disabled {
+        return Vec::new();
+    }
+    (config.budgets.iter())
+        .filter_map(|b| match b.watch(&config.sources.tag_keys) {
+            Ok(watch) => Some(watch),
+            Err(reason) => {
+                tracing::warn!(budget = %b.name, %reason, "budget not projected by the budget rule");
+                None
+            }
+        })
+        .collect()
 }
 
 /// Source and rule failures, in words for the digest.

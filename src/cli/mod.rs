@@ -1,6 +1,7 @@
 //! Command-line interface: one module per subcommand.
 
 mod backtest;
+mod budgets;
 mod findings;
 mod init;
 mod outbox;
@@ -38,7 +39,8 @@ pub struct Cli {
 }
 
 const EXIT_CODES: &str = "Exit codes: 0 ok, 1 run failed (a source, rule or delivery failed), 2 bad usage, \
-                          3 configuration error, 4 another costwatch holds the ledger, 5 unreadable billing data.";
+                          3 configuration error, 4 another costwatch holds the ledger, 5 unreadable billing data, \
+                          6 budgets plan: changes pending.";
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -62,6 +64,9 @@ pub enum Command {
     Ack(findings::AckArgs),
     /// Snooze a scope until a day: its findings are kept and reported, not sent.
     Snooze(findings::SnoozeArgs),
+    /// AWS Budgets as code: plan, apply and import the [[budgets]] of the config and the
+    /// budgets findings propose.
+    Budgets(budgets::BudgetsArgs),
 }
 
 /// Where configuration and data come from; shared by the commands that open the ledger
@@ -98,6 +103,7 @@ impl Cli {
             Command::Findings(args) => findings::list(&self, args),
             Command::Ack(args) => findings::ack(&self, args),
             Command::Snooze(args) => findings::snooze(&self, args),
+            Command::Budgets(args) => budgets::execute(&self, args),
         }
     }
 }

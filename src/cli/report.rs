@@ -4,7 +4,6 @@
 use super::{Cli, Input, open_job};
 use crate::alerts::digest::{self, Images};
 use crate::error::EXIT_OK;
-use crate::pipeline::chart_series;
 use anyhow::{Context, Result};
 use chrono::NaiveDate;
 use clap::Args;
@@ -31,7 +30,7 @@ pub fn execute(cli: &Cli, args: &ReportArgs) -> Result<i32> {
     let (silenced, sent): (Vec<_>, Vec<_>) =
         alerts.into_iter().partition(|a| a.reason == "silenced");
     let history = job.history(args.from, args.to)?;
-    let series = |a: &crate::ledger::AlertRecord| Some(chart_series(&history, a));
+    let series = |a: &crate::ledger::AlertRecord| job.chart_data(&history, a);
     let resolved = job
         .ledger
         .resolved_between(Some(args.from.pred_opt().unwrap_or(args.from)), args.to)?;

@@ -107,6 +107,12 @@ fn render(s: &RunSummary) -> String {
             money(a.monthly_impact)
         );
     }
+    if let Some(done) = &s.budgets {
+        out += &format!("  budgets:   {done}\n");
+    }
+    if let Some(e) = &s.budgets_error {
+        out += &format!("  budgets:   FAILED: {e}\n");
+    }
     if s.dry_run {
         out += "  digest:    not queued (dry run)\n";
     } else if s.deliveries.is_empty() {

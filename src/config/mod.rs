@@ -1,9 +1,11 @@
 //! Typed TOML configuration, assembled from the components' own tables (`[sources.*]` from
 //! the sources, `[[rules]]` and `[detection]` from the rules, `[alerts]` from the alerts,
-//! `[aws]`). Unknown keys are rejected; every error names the key and line.
+//! `[[budgets]]` and `[budgets_from_findings]` from the budgets, `[aws]`). Unknown keys are
+//! rejected; every error names the key and line.
 
 use crate::alerts::{AlertsConfig, Route};
 use crate::aws::AwsConfig;
+use crate::budgets::{Budget, FindingsBudgets};
 use crate::error::Error;
 use crate::findings::Silence;
 use crate::rules::{DetectionConfig, RuleConfig};
@@ -43,6 +45,13 @@ pub struct Config {
     /// Findings to keep but not send (planned changes).
     #[serde(default)]
     pub silences: Vec<Silence>,
+    /// AWS budgets to keep as declared (`costwatch budgets plan|apply`), watched by the
+    /// `budget` rule.
+    #[serde(default)]
+    pub budgets: Vec<Budget>,
+    /// Budgets proposed from findings: who they notify, and whether the daily run applies them.
+    #[serde(default)]
+    pub budgets_from_findings: FindingsBudgets,
 }
 
 /// A TOML error as `line N, column C: message` with the offending line quoted; a line that may
@@ -110,6 +119,10 @@ impl Config {
             route.line = line;
         }
         config.validate()?;
+        crate::budgets::duplicate_name(&config.budgets, text)?;
+        config
+            .budgets_from_findings
+            .default_subscribers(&config.alerts.to);
         Ok(config)
     }
 

@@ -47,7 +47,7 @@ pub struct AlertRecord {
 }
 
 impl AlertRecord {
-    fn from_row(r: &Row) -> rusqlite::Result<Self> {
+    pub(super) fn from_row(r: &Row) -> rusqlite::Result<Self> {
         Ok(Self {
             id: r.get("id")?,
             day: r.get("run_date")?,

@@ -6,6 +6,7 @@ mod findings;
 mod outbox;
 mod runs;
 mod scope;
+mod spend;
 mod stamps;
 mod usage;
 

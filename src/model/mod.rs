@@ -1,10 +1,13 @@
 //! The domain model every stage shares: daily cost facts (read by `costwatch-cur`),
-//! findings with their severity and action, the scopes they are about, and money as
-//! people read it. It depends on no other module of costwatch.
+//! findings with their severity and action, the scopes they are about, budgets as the
+//! `budget` rule watches them, and money as people read it. It depends on no other module of
+//! costwatch.
 
+mod budget;
 mod finding;
 mod run;
 
+pub use budget::{BudgetPeriod, BudgetWatch, SpendFilter, budgets_service};
 pub use costwatch_cur::facts::{
     ChargeCategory, DailyAmount, FactKey, FactValue, Facts, Series, SeriesFacts, SeriesKey, Text,
 };

@@ -2,11 +2,11 @@
 
 use super::offsets::{Siblings, accounts_offset};
 use super::{Rule, RuleConfig, Snapshot};
-use crate::model::{Finding, Scope, money};
+use crate::model::{Action, Finding, Scope, Severity, money};
 use anyhow::Result;
 use chrono::{Datelike, Months, NaiveDate};
 use costwatch_detect::stats::mean;
-use costwatch_detect::{DailySeries, Detection, Kind, Params};
+use costwatch_detect::{DAYS_PER_MONTH, DailySeries, Detection, Kind, Params};
 use std::collections::BTreeMap;
 
 /// The built-in rules that run by default (`budget` needs its `monthly_limit`).
@@ -22,6 +22,9 @@ pub const DEFAULTS: [Kind; 5] = [
 pub struct BuiltinRule {
     kind: Kind,
     params: Params,
+    /// With `budget_headroom`, warnings and above propose an AWS budget for their scope at
+    /// the observed monthly rate plus this share.
+    budget_headroom: Option<f64>,
 }
 
 impl BuiltinRule {
@@ -29,8 +32,14 @@ impl BuiltinRule {
     /// that name the rule, the key and the entry's line.
     pub fn from_config(kind: Kind, entry: &RuleConfig) -> Result<Self, String> {
         let mut params = Params::default();
+        let mut budget_headroom = None;
         for (key, value) in &entry.config {
-            set_param(&mut params, kind, key, value).map_err(|e| {
+            let set = if key == "budget_headroom" && kind != Kind::Budget {
+                headroom(value).map(|h| budget_headroom = Some(h))
+            } else {
+                set_param(&mut params, kind, key, value)
+            };
+            set.map_err(|e| {
                 format!(
                     "rules.config.{key} of rule {:?} (entry at line {}): {e}",
                     kind.as_str(),
@@ -38,7 +47,11 @@ impl BuiltinRule {
                 )
             })?;
         }
-        Ok(Self { kind, params })
+        Ok(Self {
+            kind,
+            params,
+            budget_headroom,
+        })
     }
 
     /// The rule with default parameters.
@@ -46,6 +59,7 @@ impl BuiltinRule {
         Self {
             kind,
             params: Params::default(),
+            budget_headroom: None,
         }
     }
 
@@ -150,7 +164,17 @@ impl BuiltinRule {
             score: d.score,
             monthly_impact: d.monthly_impact,
             detail: None,
-            action: crate::model::Action::Notify,
+            action: self.action(d),
+        }
+    }
+
+    /// A budget proposal for warnings and above when `budget_headroom` is set.
+    fn action(&self, d: &Detection) -> Action {
+        match self.budget_headroom {
+            Some(h) if d.severity >= Severity::Warning => Action::BudgetAlert {
+                monthly_limit: (d.observed * DAYS_PER_MONTH * (1.0 + h)).round(),
+            },
+            _ => Action::Notify,
         }
     }
 
@@ -276,6 +300,15 @@ fn explain(d: &Detection, service: &str, usage_type: &str, account: &str) -> Str
             money(d.expected),
             money(d.monthly_impact)
         ),
+    }
+}
+
+/// A `budget_headroom`: a share, e.g. 0.2 for 20% above the observed monthly rate.
+fn headroom(value: &toml::Value) -> Result<f64, String> {
+    match value {
+        toml::Value::Float(x) if x.is_finite() && *x >= 0.0 => Ok(*x),
+        toml::Value::Integer(x) if *x >= 0 => Ok(*x as f64),
+        _ => Err(format!("{value} is not a non-negative share (0.2 = 20%)")),
     }
 }
 

@@ -1,11 +1,13 @@
 //! Rules: what they see (a [`Snapshot`] of daily usage series) and what they report ([`Finding`]s).
 
+mod budget_watch;
 pub mod builtin;
 mod config;
 mod history;
 mod offsets;
 pub mod wasm;
 
+pub use budget_watch::{EARLY, watch_budgets};
 pub use config::{DetectionConfig, RuleConfig};
 pub use history::{History, SeriesView, Snapshot};
 

@@ -1,11 +1,11 @@
 //! An alert's chart as a PNG: the series' daily cost over the last weeks, its typical range
 //! (a trailing 28-day median, ± one robust deviation), the level the rule expected, and the
-//! anomalous days marked; for a budget alert, the month-to-date cost against the budget and
-//! where the recent rate takes it by the month's end. Drawn with plotters on a light card (readable in light and dark
+//! anomalous days marked; for a budget alert, the period-to-date cost against the budget and
+//! where the recent rate takes it by the period's end. Drawn with plotters on a light card (readable in light and dark
 //! mail clients), at e-mail width, with an embedded font so it looks the same on any host.
 
 use anyhow::{Result, anyhow};
-use chrono::{Datelike, Days, Months, NaiveDate};
+use chrono::{Days, NaiveDate};
 use costwatch_detect::stats::{mad, median};
 use plotters::prelude::*;
 use std::sync::Once;
@@ -27,8 +27,16 @@ pub struct Plot<'a> {
     pub expected: f64,
     /// Days marked as anomalous (within the window).
     pub marked: &'a [NaiveDate],
-    /// The monthly budget, for a budget alert: the chart is then the month to date.
-    pub budget: Option<f64>,
+    /// For a budget alert: the chart is then the period to date against the budget.
+    pub budget: Option<BudgetSpan>,
+}
+
+/// A budget and its period (its days, first and last).
+#[derive(Debug, Clone, Copy)]
+pub struct BudgetSpan {
+    pub limit: f64,
+    pub first: NaiveDate,
+    pub last: NaiveDate,
 }
 
 /// Renders `plot` as a PNG file's bytes.
@@ -39,7 +47,7 @@ pub fn png(plot: &Plot) -> Result<Vec<u8>> {
     });
     let mut rgb = vec![255u8; (WIDTH * HEIGHT * 3) as usize];
     match plot.budget {
-        Some(limit) => draw_month(plot, limit, &mut rgb),
+        Some(span) => draw_period(plot, span, &mut rgb),
         None => draw(plot, &mut rgb),
     }
     .map_err(|e| anyhow!("drawing the chart: {e}"))?;
@@ -136,18 +144,15 @@ fn draw(plot: &Plot, rgb: &mut [u8]) -> DrawResult {
     Ok(())
 }
 
-/// Days of the recent rate projected to the month's end.
+/// Days of the recent rate projected to the period's end.
 const RECENT_DAYS: usize = 7;
 
-/// The month to date: cumulative cost, the budget, and the recent rate carried to the end.
-fn draw_month(plot: &Plot, limit: f64, rgb: &mut [u8]) -> DrawResult {
+/// The period to date: cumulative cost, the budget, and the recent rate carried to the end.
+fn draw_period(plot: &Plot, span: BudgetSpan, rgb: &mut [u8]) -> DrawResult {
     let root = BitMapBackend::with_buffer(rgb, (WIDTH, HEIGHT)).into_drawing_area();
     root.fill(&RGBColor(250, 250, 252))?;
-    let month_start = plot.last_day.with_day(1).expect("day 1 exists");
-    let month_end = (month_start + Months::new(1))
-        .pred_opt()
-        .expect("a day before");
-    let elapsed = (plot.last_day - month_start).num_days() as usize + 1;
+    let (first, last, limit) = (span.first, span.last, span.limit);
+    let elapsed = (plot.last_day - first).num_days() as usize + 1;
     let daily = &plot.daily[plot.daily.len().saturating_sub(elapsed)..];
     let cumulative: Vec<f64> = (daily.iter())
         .scan(0.0, |sum, d| {
@@ -158,15 +163,15 @@ fn draw_month(plot: &Plot, limit: f64, rgb: &mut [u8]) -> DrawResult {
     let to_date = cumulative.last().copied().unwrap_or(0.0);
     let recent = &daily[daily.len().saturating_sub(RECENT_DAYS)..];
     let rate = recent.iter().sum::<f64>() / recent.len().max(1) as f64;
-    let projected = to_date + rate * (month_end - plot.last_day).num_days() as f64;
+    let projected = to_date + rate * (last - plot.last_day).num_days() as f64;
     let top = projected.max(limit).max(1.0) * 1.1;
-    let first = plot.last_day - Days::new(daily.len().saturating_sub(1) as u64);
-    let day = |i: usize| first + Days::new(i as u64);
+    let data_first = plot.last_day - Days::new(daily.len().saturating_sub(1) as u64);
+    let day = |i: usize| data_first + Days::new(i as u64);
     let mut chart = ChartBuilder::on(&root)
         .margin(8)
         .x_label_area_size(22)
         .y_label_area_size(64)
-        .build_cartesian_2d(month_start..month_end, 0.0..top)?;
+        .build_cartesian_2d(first..last, 0.0..top)?;
     let font = (FONT, 12).into_font().color(&RGBColor(60, 60, 70));
     chart
         .configure_mesh()
@@ -181,7 +186,7 @@ fn draw_month(plot: &Plot, limit: f64, rgb: &mut [u8]) -> DrawResult {
     let red = RGBColor(210, 40, 40);
     chart
         .draw_series(LineSeries::new(
-            [(month_start, limit), (month_end, limit)],
+            [(first, limit), (last, limit)],
             red.stroke_width(1),
         ))?
         .label("budget")
@@ -192,12 +197,12 @@ fn draw_month(plot: &Plot, limit: f64, rgb: &mut [u8]) -> DrawResult {
             (0..cumulative.len()).map(|i| (day(i), cumulative[i])),
             blue.stroke_width(2),
         ))?
-        .label("month to date")
+        .label("so far this period")
         .legend(move |(x, y)| PathElement::new([(x, y), (x + 14, y)], blue));
     let grey = RGBColor(110, 110, 120);
     chart
         .draw_series(DashedLineSeries::new(
-            [(plot.last_day, to_date), (month_end, projected)],
+            [(plot.last_day, to_date), (last, projected)],
             5,
             4,
             grey.stroke_width(1),
@@ -247,7 +252,12 @@ mod tests {
             marked: &[],
             budget,
         };
-        let month = png(&plot(Some(1240.0))).unwrap();
+        let span = BudgetSpan {
+            limit: 1240.0,
+            first: "2026-03-01".parse().unwrap(),
+            last: "2026-03-31".parse().unwrap(),
+        };
+        let month = png(&plot(Some(span))).unwrap();
         assert_ne!(month, png(&plot(None)).unwrap());
         let decoded = image::load_from_memory(&month).unwrap();
         assert_eq!((decoded.width(), decoded.height()), (WIDTH, HEIGHT));

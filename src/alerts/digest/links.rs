@@ -7,7 +7,8 @@ use chrono::NaiveDate;
 const COST_EXPLORER: &str =
     "https://us-east-1.console.aws.amazon.com/costmanagement/home#/cost-explorer";
 
-/// The Cost Explorer view of a scope (empty fields are not filtered on) over `[from, to]`.
+/// The Cost Explorer view of a scope (empty fields are not filtered on) over `[from, to]`;
+/// `service` is a Cost Explorer `SERVICE` value ("Amazon Elastic Compute Cloud - Compute").
 pub fn cost_explorer(
     account: &str,
     service: &str,

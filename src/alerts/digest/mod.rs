@@ -13,7 +13,7 @@ mod render;
 pub use render::{Images, html, text};
 
 use crate::ledger::{AlertRecord, ResolvedFinding};
-use crate::model::{Action, Severity, SourceReport, SourceStatus, money, or};
+use crate::model::{Action, Severity, SourceReport, SourceStatus, budgets_service, money, or};
 use anyhow::Result;
 use base64::Engine;
 use chrono::{Datelike, Days, NaiveDate};
@@ -115,8 +115,16 @@ pub struct Parts<'a> {
     pub evaluated: bool,
     pub notes: &'a [String],
     pub problems: &'a [String],
-    /// The daily cost of an alert's scope over the [`CHART_DAYS`] ending on its data day.
-    pub series: &'a dyn Fn(&AlertRecord) -> Option<Vec<f64>>,
+    /// What an alert's chart shows.
+    pub series: &'a dyn Fn(&AlertRecord) -> Option<ChartData>,
+}
+
+/// The data of an alert's chart.
+pub struct ChartData {
+    /// Daily cost, oldest first, up to the alert's data day: [`CHART_DAYS`] days, or for a
+    /// budget alert the budget's period so far.
+    pub daily: Vec<f64>,
+    pub budget: Option<chart::BudgetSpan>,
 }
 
 /// Builds the digest of `parts`; a chart that cannot be drawn is left out, not fatal.
@@ -161,13 +169,13 @@ pub fn build(parts: &Parts) -> Digest {
 
 fn alert_view(a: &AlertRecord, parts: &Parts) -> AlertView {
     let from = a.data_day - Days::new(CHART_DAYS as u64 - 1);
-    let chart = (parts.series)(a).and_then(|daily| {
+    let chart = (parts.series)(a).and_then(|data| {
         let plot = chart::Plot {
-            daily: &daily,
+            daily: &data.daily,
             last_day: a.data_day,
             expected: a.expected,
             marked: &[a.data_day],
-            budget: (a.rule == "budget").then(|| a.expected * days_in_month(a.data_day)),
+            budget: data.budget,
         };
         match chart::png(&plot) {
             Ok(png) => Some(base64::engine::general_purpose::STANDARD.encode(png)),
@@ -202,15 +210,23 @@ fn alert_view(a: &AlertRecord, parts: &Parts) -> AlertView {
                 money(monthly_limit)
             )),
         },
-        link: links::cost_explorer(&a.account, &a.service, &a.usage_type, from, a.data_day),
+        link: link(a, from),
         chart,
     }
 }
 
-/// The days of `day`'s month (a budget alert's expected cost is the budget per day).
-fn days_in_month(day: NaiveDate) -> f64 {
-    let first = day.with_day(1).expect("day 1 exists");
-    ((first + chrono::Months::new(1)) - first).num_days() as f64
+/// The Cost Explorer view of an alert's scope from `from`; a budget alert's is all services
+/// over its month so far (Cost Explorer cannot apply a budget's own filters from a link).
+fn link(a: &AlertRecord, from: NaiveDate) -> String {
+    if a.rule == "budget" {
+        let month = a.data_day.with_day(1).unwrap_or(from);
+        return links::cost_explorer(&a.account, "", "", month, a.data_day);
+    }
+    let service = match a.service.as_str() {
+        "" => String::new(),
+        code => budgets_service(code, &a.service_name, &a.usage_type),
+    };
+    links::cost_explorer(&a.account, &service, &a.usage_type, from, a.data_day)
 }
 
 /// "Amazon EC2 / BoxUsage:m5.large / account 1234", the empty parts left out.
