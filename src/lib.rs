@@ -3,7 +3,8 @@
 //! Billing data from [`sources`] lands in the [`ledger`]; [`rules`] evaluate it every day;
 //! [`findings`] keeps one open finding per scope and explains each alert; [`alerts`] turn
 //! them into digests kept in an outbox until delivered. [`model`] holds the types they
-//! share, [`pipeline`] ties the stages together and [`cli`] exposes them as commands.
+//! share, [`pipeline`] ties the stages together and [`cli`] exposes them as commands;
+//! [`lambda`] runs the daily job as an AWS Lambda function with the ledger in S3.
 //! `docs/architecture.md` has the data flow and who may import whom.
 
 pub mod alerts;
@@ -12,6 +13,7 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod findings;
+pub mod lambda;
 pub mod ledger;
 pub mod lock;
 pub mod logging;

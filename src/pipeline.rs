@@ -44,6 +44,29 @@ pub struct RunSummary {
     pub forecast: Option<Forecast>,
     /// Which rules cannot alert yet for want of history, in words.
     pub learning: Option<String>,
+    /// The missed run dates replayed first, when the last successful run is older than
+    /// the day before.
+    pub catch_up: Option<CatchUp>,
+}
+
+/// The run dates missed since the last successful run, replayed before the run's own.
+#[derive(Debug, Serialize)]
+pub struct CatchUp {
+    /// The date of the last successful run.
+    pub since: NaiveDate,
+    /// The replayed run dates, oldest first; each date's alerts went into one digest.
+    pub days: Vec<CaughtUpDay>,
+    /// Older missed run dates not replayed (past `max_catch_up_days`).
+    pub skipped: usize,
+}
+
+/// One replayed run date.
+#[derive(Debug, Serialize)]
+pub struct CaughtUpDay {
+    pub run_date: NaiveDate,
+    /// The billing day it evaluated, if one was complete.
+    pub evaluated_day: Option<NaiveDate>,
+    pub alerts: Vec<AlertRecord>,
 }
 
 /// What a backtest found: the alerts it would have sent and the rules that failed, by billing day.
@@ -97,6 +120,7 @@ impl Job {
             };
             let result = source.sync(&self.ledger, &ctx);
             let (api_calls, throttled, cost) = ctx.meter.read();
+            let operations = ctx.meter.operations();
             let report = |status, detail, days_ingested| SourceReport {
                 source: source.name().into(),
                 status,
@@ -105,6 +129,7 @@ impl Job {
                 throttled,
                 cost,
                 days_ingested,
+                operations: operations.clone(),
             };
             match result {
                 Ok(synced) => {
@@ -120,17 +145,43 @@ impl Job {
         Ok(reports)
     }
 
-    /// The daily job for `run_date`: sync, evaluate the newest complete day, update findings,
-    /// queue a digest of new alerts and deliver what is pending. Rerunning a date sends nothing twice.
-    /// A dry run ingests data but keeps no findings, alerts or digests and delivers nothing.
+    /// The daily job for `run_date`: sync, catch up missed run dates, evaluate the newest
+    /// complete day, update findings, queue a digest of new alerts and deliver what is pending.
+    /// Rerunning a date sends nothing twice. A dry run ingests data but keeps no findings,
+    /// alerts or digests and delivers nothing.
     pub fn run(&self, run_date: NaiveDate, dry_run: bool) -> Result<RunSummary> {
+        let (mut summary, run_id) = self.evaluate(run_date, dry_run)?;
+        if let Some(id) = run_id {
+            let deliveries =
+                delivery::deliver_pending(&self.ledger, &self.config.alerts, &self.runtime)?;
+            summary.deliveries = delivery::results(&deliveries);
+            finish(&self.ledger, id, &summary)?;
+        }
+        Ok(summary)
+    }
+
+    /// [`Job::run`] up to the outbox: the digests are queued, not delivered. Returns the
+    /// summary and the run record it opened (none for a dry run), which [`finish`] closes.
+    pub fn evaluate(
+        &self,
+        run_date: NaiveDate,
+        dry_run: bool,
+    ) -> Result<(RunSummary, Option<i64>)> {
+        let missed = if dry_run {
+            None
+        } else {
+            self.missed(run_date)?
+        };
         let run_id = if dry_run {
             None
         } else {
             Some(self.ledger.start_run(run_date)?)
         };
         let sources = self.sync(run_date, false)?;
-        let history = self.load_history(run_date, run_date)?;
+        let first = (missed.as_ref())
+            .and_then(|m| m.dates.first().copied())
+            .unwrap_or(run_date);
+        let history = self.load_history(first, run_date)?;
         let evaluated_day = history.newest_complete_day(run_date, &self.config.detection);
         let mut summary = RunSummary {
             run_date,
@@ -147,7 +198,11 @@ impl Job {
             deliveries: Vec::new(),
             forecast: self.ledger.latest_forecast(run_date)?,
             learning: None,
+            catch_up: None,
         };
+        if let Some(missed) = missed {
+            summary.catch_up = Some(self.catch_up(&history, run_date, missed, &mut summary)?);
+        }
         if let Some(day) = evaluated_day {
             summary.learning = rules::learning_note(&self.rules, history.days_known(day));
         }
@@ -155,55 +210,119 @@ impl Job {
             .chain(summary.learning.clone())
             .collect();
         if let Some(day) = evaluated_day {
-            let snapshot = history.snapshot(day, self.config.detection.history_days as usize);
-            summary.series_evaluated = snapshot.series.len();
-            let evaluation = rules::evaluate_all(&self.rules, &snapshot);
-            let problems = problems(&summary.sources, &evaluation.failures);
-            let ran: Vec<&str> = evaluation.succeeded.iter().map(String::as_str).collect();
-            let start = std::time::Instant::now();
-            let outcome = self.ledger.in_transaction(!dry_run, |ledger| {
-                let outcome = lifecycle::apply(
-                    ledger,
-                    history.source(),
-                    run_date,
-                    day,
-                    evaluation.findings,
-                    &ran,
-                    self.config.detection.resolve_after_quiet_days,
-                )?;
-                self.queue_digest(ledger, run_date, &outcome.alerts, &notes, &problems)?;
-                Ok(outcome)
-            })?;
-            tracing::info!(
-                alerts = outcome.alerts.len(),
-                seconds = start.elapsed().as_secs_f64(),
-                "findings applied"
-            );
-            summary.rule_failures = evaluation.failures;
-            summary.rule_timings = evaluation.timings;
-            summary.alerts = outcome.alerts;
-            summary.findings_updated = outcome.updated;
-            summary.findings_resolved = outcome.resolved;
+            let problems = |failures: &[RuleFailure]| problems(&summary.sources, failures);
+            let done = self.evaluate_day(&history, run_date, day, dry_run, &notes, problems)?;
+            summary.series_evaluated = done.series;
+            summary.rule_failures.extend(done.failures);
+            summary.rule_timings = done.timings;
+            summary.alerts = done.alerts;
+            summary.findings_updated = done.updated;
+            summary.findings_resolved = done.resolved;
         } else if !dry_run {
             // Nothing to evaluate, but a failing source must still be heard of.
             let problems = problems(&summary.sources, &[]);
             self.queue_digest(&self.ledger, run_date, &[], &notes, &problems)?;
         }
-        if let Some(id) = run_id {
-            summary.deliveries =
-                delivery::deliver_pending(&self.ledger, &self.config.alerts, &self.runtime)?
-                    .into_iter()
-                    .map(|d| (d.outbox_id, d.result))
-                    .collect();
-            let status = if summary.failed() { "failed" } else { "ok" };
-            self.ledger.finish_run(
-                id,
-                status,
-                &serde_json::to_string(&summary)?,
-                &summary.sources,
-            )?;
+        Ok((summary, run_id))
+    }
+
+    /// The run dates missed since the last successful run before `run_date` (none on the
+    /// first run), the newest `max_catch_up_days` of them.
+    fn missed(&self, run_date: NaiveDate) -> Result<Option<Missed>> {
+        let Some(since) = self.ledger.last_successful_run(run_date)? else {
+            return Ok(None);
+        };
+        let all: Vec<NaiveDate> = (since.iter_days().skip(1))
+            .take_while(|d| *d < run_date)
+            .collect();
+        if all.is_empty() {
+            return Ok(None);
         }
-        Ok(summary)
+        let keep = (self.config.detection.max_catch_up_days as usize).min(all.len());
+        Ok(Some(Missed {
+            since,
+            skipped: all.len() - keep,
+            dates: all[all.len() - keep..].to_vec(),
+        }))
+    }
+
+    /// Replays each missed run date, oldest first: its day's alerts go into a digest of its own.
+    fn catch_up(
+        &self,
+        history: &History,
+        run_date: NaiveDate,
+        missed: Missed,
+        summary: &mut RunSummary,
+    ) -> Result<CatchUp> {
+        let mut days = Vec::new();
+        for date in &missed.dates {
+            let evaluated_day = history.newest_complete_day(*date, &self.config.detection);
+            let mut alerts = Vec::new();
+            if let Some(day) = evaluated_day {
+                let notes = [format!(
+                    "The run of {date} was missed; this digest was made on {run_date}."
+                )];
+                let done = self.evaluate_day(history, *date, day, false, &notes, |_| Vec::new())?;
+                summary.rule_failures.extend(done.failures);
+                alerts = done.alerts;
+            }
+            days.push(CaughtUpDay {
+                run_date: *date,
+                evaluated_day,
+                alerts,
+            });
+        }
+        tracing::info!(since = %missed.since, days = days.len(), skipped = missed.skipped, "caught up missed run dates");
+        Ok(CatchUp {
+            since: missed.since,
+            days,
+            skipped: missed.skipped,
+        })
+    }
+
+    /// Evaluates `day` for `run_date`: rules, findings and the digest of the new alerts (with
+    /// the problems `problems` makes of the rule failures), in one transaction.
+    fn evaluate_day(
+        &self,
+        history: &History,
+        run_date: NaiveDate,
+        day: NaiveDate,
+        dry_run: bool,
+        notes: &[String],
+        problems: impl Fn(&[RuleFailure]) -> Vec<String>,
+    ) -> Result<DayDone> {
+        let snapshot = history.snapshot(day, self.config.detection.history_days as usize);
+        let evaluation = rules::evaluate_all(&self.rules, &snapshot);
+        let problems = problems(&evaluation.failures);
+        let ran: Vec<&str> = evaluation.succeeded.iter().map(String::as_str).collect();
+        let start = std::time::Instant::now();
+        let outcome = self.ledger.in_transaction(!dry_run, |ledger| {
+            let outcome = lifecycle::apply(
+                ledger,
+                history.source(),
+                run_date,
+                day,
+                evaluation.findings,
+                &ran,
+                self.config.detection.resolve_after_quiet_days,
+            )?;
+            self.queue_digest(ledger, run_date, &outcome.alerts, notes, &problems)?;
+            Ok(outcome)
+        })?;
+        tracing::info!(
+            %run_date,
+            alerts = outcome.alerts.len(),
+            seconds = start.elapsed().as_secs_f64(),
+            "findings applied"
+        );
+        Ok(DayDone {
+            series: snapshot.series.len(),
+            failures: evaluation.failures,
+            timings: evaluation.timings,
+            alerts: outcome.alerts,
+            updated: outcome.updated,
+            resolved: outcome.resolved,
+        })
     }
 
     /// Queues the digest of a run if it has new alerts, or problems not yet told for this run
@@ -283,6 +402,36 @@ impl Job {
         );
         Ok(history)
     }
+}
+
+/// Closes the run record `id` on `ledger` with the summary and its status.
+pub fn finish(ledger: &Ledger, id: i64, summary: &RunSummary) -> Result<()> {
+    let status = if summary.failed() { "failed" } else { "ok" };
+    ledger.finish_run(
+        id,
+        status,
+        &serde_json::to_string(summary)?,
+        &summary.sources,
+    )
+}
+
+/// The run dates a run missed since the last successful one.
+struct Missed {
+    since: NaiveDate,
+    /// The ones replayed, oldest first.
+    dates: Vec<NaiveDate>,
+    /// How many older ones were not.
+    skipped: usize,
+}
+
+/// What evaluating one day did.
+struct DayDone {
+    series: usize,
+    failures: Vec<RuleFailure>,
+    timings: Vec<RuleTiming>,
+    alerts: Vec<AlertRecord>,
+    updated: usize,
+    resolved: usize,
 }
 
 /// Source and rule failures, in words for the digest.

@@ -24,25 +24,50 @@ pub fn deliver_pending(
     config: &Alerts,
     runtime: &tokio::runtime::Runtime,
 ) -> Result<Vec<Delivery>> {
-    let mut out = Vec::new();
-    for msg in ledger.pending_messages()? {
-        let result = match &config.smtp {
-            Some(smtp) => runtime.block_on(send_smtp(smtp, config, &msg)),
-            None => write_eml(&config.outbox_dir, &msg),
-        };
-        match &result {
-            Ok(to) => ledger.mark_delivered(msg.id, to)?,
-            Err(e) => {
-                tracing::warn!(outbox_id = msg.id, error = %e, "digest not delivered; kept in the outbox for the next run");
-                ledger.mark_attempt_failed(msg.id, &format!("{e:#}"))?;
+    let deliveries = send(&ledger.pending_messages()?, config, runtime);
+    record(ledger, &deliveries)?;
+    Ok(deliveries)
+}
+
+/// Sends each message (recording nothing: see [`record`]).
+pub fn send(
+    messages: &[OutboxMessage],
+    config: &Alerts,
+    runtime: &tokio::runtime::Runtime,
+) -> Vec<Delivery> {
+    (messages.iter())
+        .map(|msg| {
+            let result = match &config.smtp {
+                Some(smtp) => runtime.block_on(send_smtp(smtp, config, msg)),
+                None => write_eml(&config.outbox_dir, msg),
+            };
+            if let Err(e) = &result {
+                tracing::warn!(outbox_id = msg.id, error = %format!("{e:#}"), "digest not delivered; kept in the outbox for the next run");
             }
+            Delivery {
+                outbox_id: msg.id,
+                result: result.map_err(|e| format!("{e:#}")),
+            }
+        })
+        .collect()
+}
+
+/// Records what happened to each digest: delivered, or an attempt failed (it stays pending).
+pub fn record(ledger: &Ledger, deliveries: &[Delivery]) -> Result<()> {
+    for d in deliveries {
+        match &d.result {
+            Ok(to) => ledger.mark_delivered(d.outbox_id, to)?,
+            Err(e) => ledger.mark_attempt_failed(d.outbox_id, e)?,
         }
-        out.push(Delivery {
-            outbox_id: msg.id,
-            result: result.map_err(|e| format!("{e:#}")),
-        });
     }
-    Ok(out)
+    Ok(())
+}
+
+/// The deliveries as the run summary shows them: each digest's id, and where it went or why not.
+pub fn results(deliveries: &[Delivery]) -> Vec<(i64, Result<String, String>)> {
+    (deliveries.iter())
+        .map(|d| (d.outbox_id, d.result.clone()))
+        .collect()
 }
 
 /// Writes the digest as `<run date>-<id>.eml` (via a temporary name, so no half file is seen).

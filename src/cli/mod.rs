@@ -1,9 +1,12 @@
 //! Command-line interface: one module per subcommand.
 
 mod backtest;
+mod deploy;
+mod iam_policy;
 mod init;
 mod rule;
 mod run;
+mod schedule;
 mod sync;
 
 use crate::config::Config;
@@ -49,6 +52,12 @@ pub enum Command {
     Backtest(backtest::BacktestArgs),
     /// Write, test and list rules (built-in and WebAssembly plugins).
     Rule(rule::RuleArgs),
+    /// Print the least-privilege IAM policy for what the config uses.
+    IamPolicy(iam_policy::IamPolicyArgs),
+    /// Print how to run the daily job on a schedule: systemd, cron, Kubernetes, EventBridge.
+    Schedule(schedule::ScheduleArgs),
+    /// Print how to deploy costwatch (an AWS Lambda function with its ledger in S3).
+    Deploy(deploy::DeployArgs),
 }
 
 /// Where configuration and data come from; shared by run, sync and backtest.
@@ -79,35 +88,48 @@ impl Cli {
             Command::Sync(args) => sync::execute(&self, args),
             Command::Backtest(args) => backtest::execute(&self, args),
             Command::Rule(args) => rule::execute(&self, args),
+            Command::IamPolicy(args) => iam_policy::execute(args),
+            Command::Schedule(args) => schedule::execute(&self, args),
+            Command::Deploy(args) => deploy::execute(args),
         }
     }
 }
 
 /// Loads the config (or defaults for `--data`), takes the ledger lock and opens the job.
 fn open_job(cli: &Cli, input: &Input) -> Result<(Job, LedgerLock)> {
-    let default_config = Path::new("costwatch.toml");
-    let mut config = match (&input.config, input.data.is_empty()) {
-        (Some(path), _) => Config::load(path)?,
-        (None, false) => Config::default(),
-        (None, true) if default_config.exists() => Config::load(default_config)?,
-        (None, true) => {
-            return Err(Error::config(
-                "no configuration: pass --config PATH or --data PATH (or write one with `costwatch init`)",
-            )
-            .into());
-        }
+    let mut config = if input.config.is_none() && !input.data.is_empty() {
+        Config::default()
+    } else {
+        load_config(input.config.as_deref())?
     };
     if !input.data.is_empty() {
         config.sources.files = Some(crate::sources::files::FilesConfig {
             paths: input.data.clone(),
         });
     }
-    let ledger_path = cli
-        .ledger
-        .clone()
-        .or_else(|| config.ledger.clone())
-        .unwrap_or_else(|| "costwatch.db".into());
+    let ledger_path = ledger_path(cli, &config);
     let lock = LedgerLock::acquire(&ledger_path)?;
     let ledger = Ledger::open(&ledger_path)?;
     Ok((Job::new(config, ledger)?, lock))
+}
+
+/// The config at `path`, else ./costwatch.toml.
+fn load_config(path: Option<&Path>) -> Result<Config> {
+    let default_config = Path::new("costwatch.toml");
+    match path {
+        Some(path) => Ok(Config::load(path)?),
+        None if default_config.exists() => Ok(Config::load(default_config)?),
+        None => Err(Error::config(
+            "no configuration: pass --config PATH or --data PATH (or write one with `costwatch init`)",
+        )
+        .into()),
+    }
+}
+
+/// `--ledger`, else the config's `ledger`, else ./costwatch.db.
+fn ledger_path(cli: &Cli, config: &Config) -> PathBuf {
+    cli.ledger
+        .clone()
+        .or_else(|| config.ledger.clone())
+        .unwrap_or_else(|| "costwatch.db".into())
 }

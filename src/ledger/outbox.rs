@@ -2,7 +2,7 @@
 
 use super::Ledger;
 use anyhow::Result;
-use chrono::{NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::params;
 
 /// A digest waiting for delivery.
@@ -63,10 +63,37 @@ impl Ledger {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// Claims the pending digests not claimed by someone else since `stale_before` for
+    /// `claimant`, and returns them. A claim kept in a shared ledger before sending keeps a
+    /// concurrent run from sending the same digest; delivering or failing ends it.
+    pub fn claim_pending(
+        &self,
+        claimant: &str,
+        now: DateTime<Utc>,
+        stale_before: DateTime<Utc>,
+    ) -> Result<Vec<OutboxMessage>> {
+        let claimed: Vec<i64> = {
+            let mut stmt = self.conn.prepare(
+                "UPDATE outbox SET claimed_by = ?1, claimed_at = ?2
+                 WHERE status = 'pending' AND (claimed_by IS NULL OR claimed_at < ?3)
+                 RETURNING id",
+            )?;
+            stmt.query_map(
+                params![claimant, now.to_rfc3339(), stale_before.to_rfc3339()],
+                |r| r.get(0),
+            )?
+            .collect::<rusqlite::Result<_>>()?
+        };
+        Ok((self.pending_messages()?.into_iter())
+            .filter(|m| claimed.contains(&m.id))
+            .collect())
+    }
+
     /// Marks a digest delivered, noting where it went.
     pub fn mark_delivered(&self, id: i64, delivered_to: &str) -> Result<()> {
         self.conn.execute(
-            "UPDATE outbox SET status = 'delivered', attempts = attempts + 1, last_error = NULL, delivered_to = ?2
+            "UPDATE outbox SET status = 'delivered', attempts = attempts + 1, last_error = NULL, delivered_to = ?2,
+                claimed_by = NULL, claimed_at = NULL
              WHERE id = ?1",
             params![id, delivered_to],
         )?;
@@ -76,7 +103,8 @@ impl Ledger {
     /// Records a failed delivery attempt; the digest stays pending for the next run.
     pub fn mark_attempt_failed(&self, id: i64, error: &str) -> Result<()> {
         self.conn.execute(
-            "UPDATE outbox SET attempts = attempts + 1, last_error = ?2 WHERE id = ?1",
+            "UPDATE outbox SET attempts = attempts + 1, last_error = ?2, claimed_by = NULL, claimed_at = NULL
+             WHERE id = ?1",
             params![id, error],
         )?;
         Ok(())

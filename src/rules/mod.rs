@@ -6,7 +6,7 @@ mod history;
 mod offsets;
 pub mod wasm;
 
-pub use config::{DetectionConfig, RuleConfig};
+pub use config::{DetectionConfig, RuleConfig, plugin_dirs};
 pub use history::{History, SeriesView, Snapshot};
 
 use crate::model::Finding;
