@@ -189,7 +189,8 @@ fn overlapping_invocations_end_with_one_winner_and_no_lost_or_duplicated_alert()
 
     // No ledger yet: both write with If-None-Match: *, B gets 412 and runs again on A's.
     let (a, b) = overlap(&moto, &settings, "2026-03-19", ("a-1", "b-1"));
-    assert_eq!((a.ledger.runs, b.ledger.runs), (1, 2));
+    // B may lose again to A's storing of its deliveries: then it runs a third time.
+    assert!(a.ledger.runs == 1 && b.ledger.runs >= 2, "{a:?}\n{b:?}");
     let alerts = a.summary.alerts.len();
     assert!(alerts > 0);
     assert!(
@@ -205,7 +206,7 @@ fn overlapping_invocations_end_with_one_winner_and_no_lost_or_duplicated_alert()
 
     // A ledger exists: both write with If-Match on its ETag; the same again.
     let (c, d) = overlap(&moto, &settings, "2026-03-20", ("c-1", "d-1"));
-    assert_eq!((c.ledger.runs, d.ledger.runs), (1, 2));
+    assert!(c.ledger.runs == 1 && d.ledger.runs >= 2);
     assert!(d.summary.alerts.is_empty() && d.summary.deliveries.is_empty());
 
     let ledger = stored_ledger(&moto, dir.path());

@@ -95,14 +95,17 @@ impl SourceConfig for AthenaConfig {
         let mut athena = vec![
             "athena:GetQueryExecution",
             "athena:GetQueryResults",
-            "athena:GetTableMetadata",
             "athena:StartQueryExecution",
             "athena:StopQueryExecution",
         ];
         let mut glue = vec!["glue:GetDatabase", "glue:GetPartitions", "glue:GetTable"];
-        if self.table.is_none() {
-            athena.push("athena:ListTableMetadata");
-            glue.push("glue:GetTables");
+        // A named table is read, else the database's tables are listed to find it.
+        match self.table {
+            Some(_) => athena.push("athena:GetTableMetadata"),
+            None => {
+                athena.push("athena:ListTableMetadata");
+                glue.push("glue:GetTables");
+            }
         }
         let table = self.table.as_deref().unwrap_or("*");
         let mut out = vec![
