@@ -271,10 +271,9 @@ impl Recipe<'_> {
              # this is the schedule alone). The role lets the scheduler call lambda:InvokeFunction\n\
              # on the function. Input {{\"date\": \"YYYY-MM-DD\"}} runs another date.\n\
              aws scheduler create-schedule --name costwatch-daily \\\n\
-             \x20 --schedule-expression '{}' --schedule-expression-timezone UTC \\\n\
+             \x20 --schedule-expression 'cron({m} {h} * * ? *)' --schedule-expression-timezone UTC \\\n\
              \x20 --flexible-time-window Mode=OFF \\\n\
-             \x20 --target '{target}'\n",
-            format!("cron({m} {h} * * ? *)")
+             \x20 --target '{target}'\n"
         )
     }
 }
