@@ -98,7 +98,11 @@ pub fn policy(statements: Vec<Statement>) -> Value {
                 m.resource.extend(s.resource);
             }
             None => {
-                let taken = merged.iter().filter(|m| m.sid.starts_with(&s.sid)).count();
+                let numbered = |sid: &str| {
+                    sid.strip_prefix(s.sid.as_str())
+                        .is_some_and(|n| n.chars().all(|c| c.is_ascii_digit()))
+                };
+                let taken = merged.iter().filter(|m| numbered(&m.sid)).count();
                 let mut s = s;
                 if taken > 0 {
                     s.sid = format!("{}{}", s.sid, taken + 1);
@@ -125,17 +129,19 @@ mod tests {
         let doc = policy(vec![
             Statement::allow("Ce", &["ce:GetCostForecast"], ["*"]),
             Statement::allow("Ce", &["ce:GetCostAndUsage", "ce:GetCostForecast"], ["*"]),
+            Statement::allow("ReadBucket", &["s3:ListBucket"], [s3_bucket("c")]),
             Statement::allow("Read", &["s3:ListBucket"], [s3_bucket("a")]),
             Statement::allow("Read", &["s3:ListBucket"], [s3_bucket("b")])
                 .when(json!({"StringLike": {"s3:prefix": ["x/*"]}})),
         ]);
         let statements = doc["Statement"].as_array().unwrap();
-        assert_eq!(statements.len(), 3);
+        assert_eq!(statements.len(), 4);
         assert_eq!(
             statements[0]["Action"],
             json!(["ce:GetCostAndUsage", "ce:GetCostForecast"])
         );
-        assert_eq!(statements[2]["Sid"], "Read2");
+        assert_eq!(statements[2]["Sid"], "Read");
+        assert_eq!(statements[3]["Sid"], "Read2");
         assert!(statements[1].get("Condition").is_none());
     }
 
