@@ -33,4 +33,5 @@ export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_SESSION_TOKEN
 export AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
 export COSTWATCH_TEST_PYTHON="$PWD/.venv/bin/python"
 
-cargo test --workspace --locked "$@"
+# With the `lambda` feature: the Lambda bootstrap is built and tested against a Runtime API too.
+cargo test --workspace --locked --features lambda "$@"

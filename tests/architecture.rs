@@ -32,6 +32,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "config", "error",
         ],
     ),
+    (
+        "lambda",
+        &["aws", "config", "error", "ledger", "alerts", "pipeline"],
+    ),
 ];
 
 /// Every `.rs` file under `dir`.

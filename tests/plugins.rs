@@ -284,6 +284,39 @@ fn plugin_config_is_validated_before_any_data_is_read() {
 }
 
 #[test]
+fn a_plugin_named_without_a_path_is_found_in_plugin_dir() {
+    let wasm = plugin("plugins/nat-gateway");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("bundled")).unwrap();
+    std::fs::copy(&wasm, dir.path().join("bundled/nat_gateway.wasm")).unwrap();
+    let config = write_config(
+        dir.path(),
+        "plugin_dir = \"bundled\"\n[[rules]]\nplugin = \"nat-gateway\"\n",
+    );
+    let out = run(cw(dir.path())
+        .args(["rule", "list", "--config"])
+        .arg(&config));
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        stdout(&out).contains("bundled/nat_gateway.wasm"),
+        "{}",
+        stdout(&out)
+    );
+
+    let missing = write_config(dir.path(), "[[rules]]\nplugin = \"no-such-rule\"\n");
+    let out = run(cw(dir.path())
+        .args(["rule", "list", "--config"])
+        .arg(&missing));
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        stderr(&out).contains("no plugin \"no-such-rule\" (no-such-rule.wasm) in")
+            && stderr(&out).contains("scripts/build-plugins.sh"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
 fn plugin_paths_are_relative_to_the_config_file() {
     let wasm = plugin("plugins/nat-gateway");
     let dir = tempfile::tempdir().unwrap();

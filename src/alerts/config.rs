@@ -2,7 +2,7 @@
 
 use super::channels::eml::Eml;
 use super::channels::{Channel, ChannelConfig, smtp, sns, webhook};
-use crate::aws::AwsConfig;
+use crate::aws::{AwsConfig, Statement};
 use crate::model::Severity;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -73,6 +73,18 @@ impl AlertsConfig {
         names.extend(self.webhook.as_ref().map(|_| "webhook"));
         names.extend(self.sns.as_ref().map(|_| "sns"));
         names
+    }
+
+    /// What the configured channels call AWS for (SNS: publishing to its topic).
+    pub fn iam(&self) -> Vec<Statement> {
+        self.configured().iter().flat_map(|c| c.iam()).collect()
+    }
+
+    /// The environment variables the channels read secrets from.
+    pub fn secrets(&self) -> Vec<String> {
+        (self.configured().iter())
+            .filter_map(|c| c.secret_env().map(String::from))
+            .collect()
     }
 
     /// Checks the addresses and the channels' settings.

@@ -3,7 +3,7 @@
 
 pub mod channels;
 mod config;
-mod delivery;
+pub mod delivery;
 pub mod digest;
 mod routing;
 

@@ -1,6 +1,6 @@
 //! Every AWS request a source makes, counted where the SDK sends it: an interceptor on each
 //! client sees every attempt (SDK retries too), so a source that fails half-way still reports
-//! the requests it paid for.
+//! the requests it paid for, and which operations it called (what its IAM policy must allow).
 
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
@@ -8,8 +8,9 @@ use aws_smithy_runtime_api::client::interceptors::context::FinalizerInterceptorC
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
-use std::sync::Arc;
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// Error codes AWS answers a throttled request with (not charged; the SDK retries them).
 const THROTTLING: [&str; 7] = [
@@ -29,6 +30,8 @@ pub struct Meter {
     throttled: AtomicU32,
     /// In millionths of a dollar.
     cost: AtomicU64,
+    /// Attempts by operation, `Service Operation` (e.g. `S3 GetObject`).
+    operations: Mutex<BTreeMap<String, u32>>,
 }
 
 impl Meter {
@@ -55,6 +58,15 @@ impl Meter {
             self.cost.load(Ordering::Relaxed) as f64 / 1e6,
         )
     }
+
+    /// The operations called so far, `Service Operation` (e.g. `Cost Explorer
+    /// GetCostAndUsage`), with their attempts (answered or not).
+    pub fn operations(&self) -> BTreeMap<String, u32> {
+        self.operations
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
 }
 
 /// The interceptor counting one client's requests into a [`Meter`].
@@ -75,6 +87,17 @@ impl Intercept for Metered {
         _runtime_components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
+        let metadata = cfg.load::<Metadata>();
+        if let Some(m) = metadata {
+            let mut operations = self
+                .meter
+                .operations
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            *operations
+                .entry(format!("{} {}", m.service(), m.name()))
+                .or_default() += 1;
+        }
         // No response: AWS was not reached, and nothing is charged.
         let Some(response) = context.response() else {
             return Ok(());
@@ -91,7 +114,7 @@ impl Intercept for Metered {
             self.meter.throttled.fetch_add(1, Ordering::Relaxed);
         } else {
             self.meter.requests.fetch_add(1, Ordering::Relaxed);
-            let operation = cfg.load::<Metadata>().map_or("", |m| m.name());
+            let operation = metadata.map_or("", |m| m.name());
             self.meter.add_cost((self.price)(operation));
         }
         Ok(())

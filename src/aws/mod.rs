@@ -1,15 +1,17 @@
 //! AWS access shared by every AWS client: the SDK configuration (the standard credential
 //! chain with optional profile, role and endpoint overrides; standard retries with backoff),
 //! the meter that counts every request a source makes, errors told briefly, and what S3
-//! readers share.
+//! readers share; IAM statements, by which each component says what it calls AWS for.
 
 mod errors;
+pub mod iam;
 mod meter;
 mod s3;
 
 pub use errors::describe;
+pub use iam::{ArnScope, Statement};
 pub use meter::Meter;
-pub use s3::{download, s3_request_price};
+pub use s3::{S3Location, download, s3_request_price, split_location};
 
 use anyhow::{Context, Result, anyhow};
 use aws_config::retry::RetryConfig;
@@ -103,6 +105,15 @@ async fn check_credentials(config: &SdkConfig) -> Result<()> {
             CREDENTIALS_TIMEOUT.as_secs()
         ))
         .context(NO_CREDENTIALS),
+    }
+}
+
+impl AwsConfig {
+    /// With `role_arn`, the caller may assume that role (the role itself needs the rest).
+    pub fn iam(&self) -> Vec<Statement> {
+        (self.role_arn.iter())
+            .map(|role| Statement::allow("AssumeRole", &["sts:AssumeRole"], [role.as_str()]))
+            .collect()
     }
 }
 

@@ -38,3 +38,49 @@ pub async fn download(client: &Client, bucket: &str, key: &str, local: &Path) ->
     file.flush()?;
     Ok(())
 }
+
+/// Bucket and key prefix (ending in `/`, or empty) of an `s3://` location.
+pub fn split_location(location: &str) -> (&str, String) {
+    let rest = location.trim_start_matches("s3://");
+    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+    let prefix = prefix.trim_matches('/');
+    (
+        bucket,
+        if prefix.is_empty() {
+            String::new()
+        } else {
+            format!("{prefix}/")
+        },
+    )
+}
+
+/// An object's place: `s3://BUCKET/KEY`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct S3Location {
+    pub bucket: String,
+    pub key: String,
+}
+
+impl S3Location {
+    /// Parses `s3://BUCKET/KEY`; `what` names the setting in the error.
+    pub fn parse(url: &str, what: &str) -> Result<Self, String> {
+        let rest = url.strip_prefix("s3://").unwrap_or("");
+        match rest.split_once('/') {
+            Some((bucket, key)) if !bucket.is_empty() && !key.is_empty() && !key.ends_with('/') => {
+                Ok(Self {
+                    bucket: bucket.to_string(),
+                    key: key.to_string(),
+                })
+            }
+            _ => Err(format!(
+                "{what} must be an object's s3://BUCKET/KEY URL, not {url:?}"
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for S3Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "s3://{}/{}", self.bucket, self.key)
+    }
+}

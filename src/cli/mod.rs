@@ -2,12 +2,15 @@
 
 mod backtest;
 mod budgets;
+mod deploy;
 mod findings;
+mod iam_policy;
 mod init;
 mod outbox;
 mod report;
 mod rule;
 mod run;
+mod schedule;
 mod sync;
 
 use crate::config::Config;
@@ -67,6 +70,12 @@ pub enum Command {
     /// AWS Budgets as code: plan, apply and import the [[budgets]] of the config and the
     /// budgets findings propose.
     Budgets(budgets::BudgetsArgs),
+    /// Print the least-privilege IAM policy for what the config uses.
+    IamPolicy(iam_policy::IamPolicyArgs),
+    /// Print how to run the daily job on a schedule: systemd, cron, Kubernetes, EventBridge.
+    Schedule(schedule::ScheduleArgs),
+    /// Print how to deploy costwatch (an AWS Lambda function with its ledger in S3).
+    Deploy(deploy::DeployArgs),
 }
 
 /// Where configuration and data come from; shared by the commands that open the ledger
@@ -104,35 +113,48 @@ impl Cli {
             Command::Ack(args) => findings::ack(&self, args),
             Command::Snooze(args) => findings::snooze(&self, args),
             Command::Budgets(args) => budgets::execute(&self, args),
+            Command::IamPolicy(args) => iam_policy::execute(args),
+            Command::Schedule(args) => schedule::execute(&self, args),
+            Command::Deploy(args) => deploy::execute(args),
         }
     }
 }
 
 /// Loads the config (or defaults for `--data`), takes the ledger lock and opens the job.
 fn open_job(cli: &Cli, input: &Input) -> Result<(Job, LedgerLock)> {
-    let default_config = Path::new("costwatch.toml");
-    let mut config = match (&input.config, input.data.is_empty()) {
-        (Some(path), _) => Config::load(path)?,
-        (None, false) => Config::default(),
-        (None, true) if default_config.exists() => Config::load(default_config)?,
-        (None, true) => {
-            return Err(Error::config(
-                "no configuration: pass --config PATH or --data PATH (or write one with `costwatch init`)",
-            )
-            .into());
-        }
+    let mut config = if input.config.is_none() && !input.data.is_empty() {
+        Config::default()
+    } else {
+        load_config(input.config.as_deref())?
     };
     if !input.data.is_empty() {
         config.sources.files = Some(crate::sources::files::FilesConfig {
             paths: input.data.clone(),
         });
     }
-    let ledger_path = cli
-        .ledger
-        .clone()
-        .or_else(|| config.ledger.clone())
-        .unwrap_or_else(|| "costwatch.db".into());
+    let ledger_path = ledger_path(cli, &config);
     let lock = LedgerLock::acquire(&ledger_path)?;
     let ledger = Ledger::open(&ledger_path)?;
     Ok((Job::new(config, ledger)?, lock))
+}
+
+/// The config at `path`, else ./costwatch.toml.
+fn load_config(path: Option<&Path>) -> Result<Config> {
+    let default_config = Path::new("costwatch.toml");
+    match path {
+        Some(path) => Ok(Config::load(path)?),
+        None if default_config.exists() => Ok(Config::load(default_config)?),
+        None => Err(Error::config(
+            "no configuration: pass --config PATH or --data PATH (or write one with `costwatch init`)",
+        )
+        .into()),
+    }
+}
+
+/// `--ledger`, else the config's `ledger`, else ./costwatch.db.
+fn ledger_path(cli: &Cli, config: &Config) -> PathBuf {
+    cli.ledger
+        .clone()
+        .or_else(|| config.ledger.clone())
+        .unwrap_or_else(|| "costwatch.db".into())
 }

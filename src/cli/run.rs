@@ -3,7 +3,7 @@
 use super::{Cli, Format, Input, open_job};
 use crate::error::{EXIT_FAILED, EXIT_OK};
 use crate::model::money;
-use crate::pipeline::RunSummary;
+use crate::pipeline::{CatchUp, RunSummary};
 use anyhow::Result;
 use chrono::{NaiveDate, Utc};
 use clap::Args;
@@ -38,6 +38,31 @@ pub fn execute(cli: &Cli, args: &RunArgs) -> Result<i32> {
     })
 }
 
+/// The catch-up lines of the summary: which missed run dates were replayed.
+fn catch_up(c: &CatchUp) -> String {
+    let mut out = format!(
+        "  caught up: {} missed run date(s) since the last successful run on {}",
+        c.days.len(),
+        c.since
+    );
+    if c.skipped > 0 {
+        out += &format!(
+            " ({} older one(s) not replayed: max_catch_up_days)",
+            c.skipped
+        );
+    }
+    out += "\n";
+    for d in &c.days {
+        let day = d
+            .evaluated_day
+            .map_or("no complete billing day".to_string(), |day| {
+                format!("billing day {day}")
+            });
+        out += &format!("    {}: {day}, {} alert(s)\n", d.run_date, d.alerts.len());
+    }
+    out
+}
+
 /// The human-readable run summary.
 fn render(s: &RunSummary) -> String {
     let mut out = format!(
@@ -64,6 +89,9 @@ fn render(s: &RunSummary) -> String {
         s.api_calls(),
         money(s.sources.iter().map(|src| src.cost).sum())
     );
+    if let Some(c) = &s.catch_up {
+        out += &catch_up(c);
+    }
     match s.evaluated_day {
         Some(day) => {
             out += &format!(

@@ -8,10 +8,12 @@ use crate::aws::AwsConfig;
 use crate::budgets::{Budget, FindingsBudgets};
 use crate::error::Error;
 use crate::findings::Silence;
-use crate::rules::{DetectionConfig, RuleConfig};
+use crate::rules::{DetectionConfig, RuleConfig, plugin_dirs};
 use crate::sources::{SourcesConfig, TEMPLATES};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
+
+mod iam;
 
 /// The line of the template the sources' own parts go in place of.
 const SOURCES_MARKER: &str = "# {sources}\n";
@@ -28,6 +30,9 @@ pub fn template() -> String {
 pub struct Config {
     /// SQLite ledger file; relative paths are relative to the config file.
     pub ledger: Option<PathBuf>,
+    /// Folder of rule plugins named without a path (`plugin = "nat-gateway"`), searched
+    /// before the bundled ones beside the binary; relative to the config file.
+    pub plugin_dir: Option<PathBuf>,
     #[serde(default)]
     pub sources: SourcesConfig,
     #[serde(default)]
@@ -98,10 +103,15 @@ impl Config {
         let text = std::fs::read_to_string(path).map_err(|e| {
             Error::config(format!("cannot read config {}", path.display())).because(e)
         })?;
-        let mut config =
-            Self::parse(&text).map_err(|e| Error::config(format!("{}: {e}", path.display())))?;
         let base = path.parent().unwrap_or(Path::new(""));
-        config.resolve_paths(base);
+        Self::from_text(&text, &path.display().to_string(), base)
+    }
+
+    /// Validates config text read from `origin` (named in errors); relative paths become
+    /// relative to `base`.
+    pub fn from_text(text: &str, origin: &str, base: &Path) -> Result<Self, Error> {
+        let mut config = Self::parse(text).map_err(|e| Error::config(format!("{origin}: {e}")))?;
+        (config.resolve_paths(base)).map_err(|e| Error::config(format!("{origin}: {e}")))?;
         Ok(config)
     }
 
@@ -148,19 +158,24 @@ impl Config {
         Ok(())
     }
 
-    fn resolve_paths(&mut self, base: &Path) {
-        if let Some(ledger) = self.ledger.as_mut()
-            && ledger.is_relative()
+    fn resolve_paths(&mut self, base: &Path) -> Result<(), String> {
+        for path in [self.ledger.as_mut(), self.plugin_dir.as_mut()]
+            .into_iter()
+            .flatten()
         {
-            *ledger = base.join(&*ledger);
+            if path.is_relative() {
+                *path = base.join(&*path);
+            }
         }
         for source in self.sources.configured_mut() {
             source.resolve_paths(base);
         }
+        let dirs = plugin_dirs(self.plugin_dir.as_deref());
         for rule in &mut self.rules {
-            rule.resolve_paths(base);
+            rule.resolve_paths(base, &dirs)?;
         }
         self.alerts.resolve_paths(base);
+        Ok(())
     }
 }
 

@@ -3,7 +3,7 @@
 
 use super::Ledger;
 use anyhow::Result;
-use chrono::{NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{OptionalExtension, params};
 
 /// A digest in the outbox.
@@ -85,6 +85,41 @@ impl Ledger {
     /// Digests with a delivery still pending, oldest first.
     pub fn pending_digests(&self) -> Result<Vec<OutboxEntry>> {
         self.outbox_entries("WHERE status = 'pending'")
+    }
+
+    /// Claims the pending digests not claimed by someone else since `stale_before` for
+    /// `claimant`, and returns them. A claim kept in a shared ledger before sending keeps a
+    /// concurrent run from sending the same digest; [`Ledger::release_claim`] ends it.
+    pub fn claim_pending(
+        &self,
+        claimant: &str,
+        now: DateTime<Utc>,
+        stale_before: DateTime<Utc>,
+    ) -> Result<Vec<OutboxEntry>> {
+        let claimed: Vec<i64> = {
+            let mut stmt = self.conn.prepare(
+                "UPDATE outbox SET claimed_by = ?1, claimed_at = ?2
+                 WHERE status = 'pending' AND (claimed_by IS NULL OR claimed_at < ?3)
+                 RETURNING id",
+            )?;
+            stmt.query_map(
+                params![claimant, now.to_rfc3339(), stale_before.to_rfc3339()],
+                |r| r.get(0),
+            )?
+            .collect::<rusqlite::Result<_>>()?
+        };
+        Ok((self.pending_digests()?.into_iter())
+            .filter(|m| claimed.contains(&m.id))
+            .collect())
+    }
+
+    /// Ends a claim on a digest once its sending was recorded.
+    pub fn release_claim(&self, outbox_id: i64) -> Result<()> {
+        self.conn.execute(
+            "UPDATE outbox SET claimed_by = NULL, claimed_at = NULL WHERE id = ?1",
+            [outbox_id],
+        )?;
+        Ok(())
     }
 
     /// Every digest, newest first (for `costwatch outbox list`).

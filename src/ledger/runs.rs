@@ -16,6 +16,15 @@ impl Ledger {
         Ok(self.conn.last_insert_rowid())
     }
 
+    /// The date of the newest run before `run_date` that ended `ok`, if any.
+    pub fn last_successful_run(&self, run_date: NaiveDate) -> Result<Option<NaiveDate>> {
+        Ok(self.conn.query_row(
+            "SELECT MAX(run_date) FROM runs WHERE status = 'ok' AND run_date < ?1",
+            [run_date],
+            |r| r.get(0),
+        )?)
+    }
+
     /// Records how a run ended, with its per-source reports and a JSON summary.
     pub fn finish_run(
         &self,

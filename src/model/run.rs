@@ -1,6 +1,7 @@
 //! How each source fared in a run, as the run summary and the ledger keep it.
 
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 /// How a source's sync ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -40,6 +41,9 @@ pub struct SourceReport {
     /// bytes its queries scanned).
     pub cost: f64,
     pub days_ingested: usize,
+    /// The AWS operations it called (`Service Operation`), with their attempts: what its IAM
+    /// policy must allow.
+    pub operations: BTreeMap<String, u32>,
 }
 
 impl SourceReport {

@@ -17,6 +17,8 @@ pub struct DetectionConfig {
     pub max_data_lag_days: u32,
     /// An open finding not seen for this many days is resolved.
     pub resolve_after_quiet_days: u32,
+    /// Most missed run dates (since the last successful run) a run replays before its own.
+    pub max_catch_up_days: u32,
 }
 
 impl Default for DetectionConfig {
@@ -26,6 +28,7 @@ impl Default for DetectionConfig {
             partial_day_ratio: 0.5,
             max_data_lag_days: 3,
             resolve_after_quiet_days: 7,
+            max_catch_up_days: 7,
         }
     }
 }
@@ -85,14 +88,55 @@ impl RuleConfig {
         }
     }
 
-    /// Makes a relative plugin path relative to `base`, the config file's folder.
-    pub fn resolve_paths(&mut self, base: &Path) {
-        if let Some(plugin) = self.plugin.as_mut()
-            && plugin.is_relative()
-        {
+    /// Makes a relative plugin path relative to `base`, the config file's folder; a plugin
+    /// given by name alone (`nat-gateway`, no folder or `.wasm`) is looked up in `dirs`.
+    pub fn resolve_paths(&mut self, base: &Path, dirs: &[PathBuf]) -> Result<(), String> {
+        let Some(plugin) = self.plugin.as_mut() else {
+            return Ok(());
+        };
+        if plugin.components().count() == 1 && plugin.extension().is_none() {
+            let name = plugin.display().to_string();
+            *plugin = find_plugin(&name, dirs).ok_or_else(|| {
+                let searched: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
+                format!(
+                    "rules (entry at line {}): no plugin {name:?} ({name}.wasm) in {}; build the \
+                     bundled ones with scripts/build-plugins.sh, or set plugin_dir",
+                    self.line,
+                    searched.join(", ")
+                )
+            })?;
+        } else if plugin.is_relative() {
             *plugin = base.join(&*plugin);
         }
+        Ok(())
     }
+}
+
+/// `NAME.wasm` (or with `_` for `-`, as cargo names the file) in the first of `dirs` that has it.
+fn find_plugin(name: &str, dirs: &[PathBuf]) -> Option<PathBuf> {
+    let files = [
+        format!("{name}.wasm"),
+        format!("{}.wasm", name.replace('-', "_")),
+    ];
+    (dirs.iter())
+        .flat_map(|d| files.iter().map(move |f| d.join(f)))
+        .find(|p| p.is_file())
+}
+
+/// Where plugins named without a path are looked for: `plugin_dir`, then beside the binary
+/// (`plugins/`, as in the Lambda package) and in `../share/costwatch/plugins` from it (as
+/// `cargo install` and `scripts/build-plugins.sh` lay them out).
+pub fn plugin_dirs(plugin_dir: Option<&Path>) -> Vec<PathBuf> {
+    let exe_dir = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(Path::to_path_buf));
+    (plugin_dir.map(Path::to_path_buf).into_iter())
+        .chain(
+            exe_dir
+                .iter()
+                .flat_map(|d| [d.join("plugins"), d.join("../share/costwatch/plugins")]),
+        )
+        .collect()
 }
 
 fn yes() -> bool {

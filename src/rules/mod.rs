@@ -8,7 +8,7 @@ mod offsets;
 pub mod wasm;
 
 pub use budget_watch::{EARLY, watch_budgets};
-pub use config::{DetectionConfig, RuleConfig};
+pub use config::{DetectionConfig, RuleConfig, plugin_dirs};
 pub use history::{History, SeriesView, Snapshot};
 
 use crate::model::Finding;

@@ -8,7 +8,7 @@ pub mod cost_explorer;
 pub mod cur_s3;
 pub mod files;
 
-use crate::aws::{AwsConfig, Meter};
+use crate::aws::{ArnScope, AwsConfig, Meter, Statement};
 use crate::ledger::Ledger;
 use crate::model::SourceStatus;
 use anyhow::Result;
@@ -59,6 +59,8 @@ pub struct Shared<'a> {
 pub trait SourceConfig: std::fmt::Debug {
     /// Builds the source.
     fn build(&self, shared: &Shared) -> Box<dyn Source>;
+    /// The IAM statements its syncs need, no more (`costwatch iam-policy`).
+    fn iam(&self, scope: &ArnScope) -> Vec<Statement>;
     /// Makes relative paths relative to `base`, the config file's folder.
     fn resolve_paths(&mut self, _base: &Path) {}
 }

@@ -8,7 +8,7 @@ pub mod sns;
 pub mod webhook;
 
 use super::digest::Digest;
-use crate::aws::AwsConfig;
+use crate::aws::{AwsConfig, Statement};
 use anyhow::Result;
 use chrono::NaiveDate;
 
@@ -43,6 +43,14 @@ pub trait ChannelConfig: std::fmt::Debug {
     /// Checks what serde cannot (addresses, names of environment variables).
     fn validate(&self) -> Result<(), String> {
         Ok(())
+    }
+    /// The IAM statements its sending needs (`costwatch iam-policy`).
+    fn iam(&self) -> Vec<Statement> {
+        Vec::new()
+    }
+    /// The environment variable it reads a secret from, if any (a deployment passes it on).
+    fn secret_env(&self) -> Option<&str> {
+        None
     }
 }
 

@@ -1,6 +1,7 @@
 //! `[sources.athena]`.
 
 use super::AthenaSource;
+use crate::aws::{ArnScope, Statement, iam, split_location};
 use crate::sources::{Shared, Source, SourceConfig};
 use serde::{Deserialize, Deserializer};
 
@@ -12,6 +13,10 @@ pub struct AthenaConfig {
     pub database: String,
     /// The table; without it, the one CUR or FOCUS table of the database.
     pub table: Option<String>,
+    /// The table's S3 location (`s3://bucket/prefix/`), as a check (a run stops if the table
+    /// lies elsewhere) and for `costwatch iam-policy` (S3 reads there only).
+    #[serde(default, deserialize_with = "s3_url")]
+    pub location: Option<String>,
     /// The work group the queries run in.
     #[serde(default = "primary")]
     pub workgroup: String,
@@ -75,12 +80,69 @@ fn s3_url<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     match url.strip_prefix("s3://") {
         Some(rest) if !rest.trim_matches('/').is_empty() => Ok(Some(url)),
         _ => Err(serde::de::Error::custom(format!(
-            "output_location must be an s3://bucket/prefix/ URL, not {url:?}"
+            "expected an s3://bucket/prefix/ URL, not {url:?}"
         ))),
     }
 }
 
 impl SourceConfig for AthenaConfig {
+    /// The queries and the catalog (in the work group and the database only), the table's
+    /// objects (listed by costwatch, read by Athena as the caller) and the results location
+    /// (written by Athena as the caller, a large result read by costwatch). Without
+    /// `location` or `output_location`, their S3 access cannot be narrowed to a bucket.
+    fn iam(&self, scope: &ArnScope) -> Vec<Statement> {
+        let region = self.region.as_deref();
+        let mut athena = vec![
+            "athena:GetQueryExecution",
+            "athena:GetQueryResults",
+            "athena:StartQueryExecution",
+            "athena:StopQueryExecution",
+        ];
+        let mut glue = vec!["glue:GetDatabase", "glue:GetPartitions", "glue:GetTable"];
+        // A named table is read, else the database's tables are listed to find it.
+        match self.table {
+            Some(_) => athena.push("athena:GetTableMetadata"),
+            None => {
+                athena.push("athena:ListTableMetadata");
+                glue.push("glue:GetTables");
+            }
+        }
+        let table = self.table.as_deref().unwrap_or("*");
+        let mut out = vec![
+            Statement::allow(
+                "CurAthena",
+                &athena,
+                [
+                    scope.arn("athena", region, &format!("workgroup/{}", self.workgroup)),
+                    scope.arn("athena", region, "datacatalog/AwsDataCatalog"),
+                ],
+            ),
+            Statement::allow(
+                "CurGlue",
+                &glue,
+                [
+                    scope.arn("glue", region, "catalog"),
+                    scope.arn("glue", region, &format!("database/{}", self.database)),
+                    scope.arn("glue", region, &format!("table/{}/{table}", self.database)),
+                ],
+            ),
+        ];
+        let (bucket, prefix) = split_location(self.location.as_deref().unwrap_or("s3://*"));
+        out.extend(iam::s3_read_prefix("CurTable", bucket, &prefix));
+        let (bucket, prefix) = split_location(self.output_location.as_deref().unwrap_or("s3://*"));
+        out.push(Statement::allow(
+            "AthenaResultsBucket",
+            &["s3:GetBucketLocation", "s3:ListBucket"],
+            [iam::s3_bucket(bucket)],
+        ));
+        out.push(Statement::allow(
+            "AthenaResults",
+            &["s3:GetObject", "s3:PutObject"],
+            [iam::s3_object(bucket, &format!("{prefix}*"))],
+        ));
+        out
+    }
+
     fn build(&self, shared: &Shared) -> Box<dyn Source> {
         Box::new(AthenaSource::new(
             self.clone(),

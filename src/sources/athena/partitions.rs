@@ -9,7 +9,7 @@
 //! 1,000 objects) tells all of it.
 
 use super::table::{Column, Table};
-use crate::aws::describe;
+use crate::aws::{describe, split_location as split};
 use anyhow::{Result, anyhow};
 use aws_sdk_s3::Client;
 use sha2::{Digest, Sha256};
@@ -110,21 +110,6 @@ pub async fn list(client: &Client, table: &Table) -> Result<Vec<Partition>> {
         .collect();
     out.reverse();
     Ok(out)
-}
-
-/// Bucket and key prefix (ending in `/`, or empty) of an `s3://` location.
-fn split(location: &str) -> (&str, String) {
-    let rest = location.trim_start_matches("s3://");
-    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-    let prefix = prefix.trim_matches('/');
-    (
-        bucket,
-        if prefix.is_empty() {
-            String::new()
-        } else {
-            format!("{prefix}/")
-        },
-    )
 }
 
 /// The data objects under `prefix` (Athena skips names starting with `_` or `.`).

@@ -106,6 +106,7 @@ impl AthenaSource {
         let s = &self.settings;
         let (athena, s3) = self.clients(meter).await?;
         let table = table::load(&athena, &s.database, s.table.as_deref()).await?;
+        table.check_location(s.location.as_deref())?;
         let projection = table.projection(&self.options.tag_keys)?;
         let format = table.format(&projection, s.format)?;
         let partitions = partitions::list(&s3, &table).await?;

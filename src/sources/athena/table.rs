@@ -99,6 +99,22 @@ impl Table {
     }
 }
 
+impl Table {
+    /// Fails, naming both, when the table does not lie at the configured `location`.
+    pub fn check_location(&self, location: Option<&str>) -> Result<()> {
+        let norm = |l: &str| l.trim_end_matches('/').to_string();
+        match location {
+            Some(want) if norm(want) != norm(&self.location) => Err(Error::config(format!(
+                "[sources.athena] location = {want:?}, but table {} lies at {}",
+                self.qualified(),
+                self.location
+            ))
+            .into()),
+            _ => Ok(()),
+        }
+    }
+}
+
 /// The table `name` of `database`, or without a name the one CUR or FOCUS table there.
 pub async fn load(client: &Client, database: &str, name: Option<&str>) -> Result<Table> {
     if let Some(name) = name {

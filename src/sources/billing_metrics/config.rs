@@ -1,6 +1,7 @@
 //! `[sources.billing_metrics]`.
 
 use super::BillingMetricsSource;
+use crate::aws::{ArnScope, Statement};
 use crate::sources::{Shared, Source, SourceConfig};
 use serde::Deserialize;
 
@@ -20,6 +21,16 @@ fn default_lookback_days() -> u32 {
 }
 
 impl SourceConfig for BillingMetricsConfig {
+    /// Finding and reading the `AWS/Billing` metrics (CloudWatch reads have no resource-level
+    /// permissions).
+    fn iam(&self, _scope: &ArnScope) -> Vec<Statement> {
+        vec![Statement::allow(
+            "BillingMetrics",
+            &["cloudwatch:ListMetrics", "cloudwatch:GetMetricData"],
+            ["*"],
+        )]
+    }
+
     fn build(&self, shared: &Shared) -> Box<dyn Source> {
         Box::new(BillingMetricsSource::new(self.clone(), shared.aws.clone()))
     }

@@ -1,6 +1,7 @@
 //! `[sources.cost_explorer]`.
 
 use super::CostExplorerSource;
+use crate::aws::{ArnScope, Statement};
 use crate::sources::{Shared, Source, SourceConfig};
 use serde::Deserialize;
 
@@ -44,6 +45,16 @@ fn yes() -> bool {
 }
 
 impl SourceConfig for CostExplorerConfig {
+    /// Daily cost and usage, and the forecast when it is fetched (Cost Explorer has no
+    /// resource-level permissions).
+    fn iam(&self, _scope: &ArnScope) -> Vec<Statement> {
+        let mut actions = vec!["ce:GetCostAndUsage"];
+        if self.forecast {
+            actions.push("ce:GetCostForecast");
+        }
+        vec![Statement::allow("CostExplorer", &actions, ["*"])]
+    }
+
     fn build(&self, shared: &Shared) -> Box<dyn Source> {
         Box::new(CostExplorerSource::new(self.clone(), shared.aws.clone()))
     }

@@ -1,6 +1,7 @@
 //! `[sources.cur_s3]`.
 
 use super::CurS3Source;
+use crate::aws::{ArnScope, Statement, iam};
 use crate::sources::{Shared, Source, SourceConfig};
 use serde::Deserialize;
 
@@ -21,7 +22,25 @@ pub struct CurS3Config {
     pub endpoint_url: Option<String>,
 }
 
+impl CurS3Config {
+    /// `<prefix>/<report>/`, without a leading slash: where the report's objects are.
+    pub fn base(&self) -> String {
+        let prefix = self.prefix.trim_matches('/');
+        let report = self.report.trim_matches('/');
+        if prefix.is_empty() {
+            format!("{report}/")
+        } else {
+            format!("{prefix}/{report}/")
+        }
+    }
+}
+
 impl SourceConfig for CurS3Config {
+    /// Listing and reading the report's objects only.
+    fn iam(&self, _scope: &ArnScope) -> Vec<Statement> {
+        iam::s3_read_prefix("CurBucket", &self.bucket, &self.base())
+    }
+
     fn build(&self, shared: &Shared) -> Box<dyn Source> {
         Box::new(CurS3Source::new(
             self.clone(),

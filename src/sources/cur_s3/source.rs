@@ -31,17 +31,6 @@ impl CurS3Source {
         }
     }
 
-    /// `<prefix>/<report>/`, without a leading slash.
-    fn base(&self) -> String {
-        let prefix = self.settings.prefix.trim_matches('/');
-        let report = self.settings.report.trim_matches('/');
-        if prefix.is_empty() {
-            format!("{report}/")
-        } else {
-            format!("{prefix}/{report}/")
-        }
-    }
-
     async fn client(&self, meter: &Arc<Meter>) -> Result<Client> {
         let sdk = crate::aws::sdk_config(
             &self.aws,
@@ -61,7 +50,7 @@ impl CurS3Source {
     async fn sync_async(&self, ledger: &Ledger, meter: &Arc<Meter>) -> Result<Synced> {
         let bucket = &self.settings.bucket;
         let client = self.client(meter).await?;
-        let assemblies = discover(&client, bucket, &self.base()).await?;
+        let assemblies = discover(&client, bucket, &self.settings.base()).await?;
         let mut notes = Vec::new();
         let mut days = 0;
         let todo: Vec<&Assembly> = assemblies

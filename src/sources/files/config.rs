@@ -1,6 +1,7 @@
 //! `[sources.files]`.
 
 use super::FilesSource;
+use crate::aws::{ArnScope, Statement};
 use crate::sources::{Shared, Source, SourceConfig, resolve};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -14,6 +15,11 @@ pub struct FilesConfig {
 }
 
 impl SourceConfig for FilesConfig {
+    /// Local files: no AWS access.
+    fn iam(&self, _scope: &ArnScope) -> Vec<Statement> {
+        Vec::new()
+    }
+
     fn build(&self, shared: &Shared) -> Box<dyn Source> {
         Box::new(FilesSource::new(self.paths.clone()).with_tag_keys(shared.tag_keys))
     }

@@ -56,4 +56,8 @@ impl ChannelConfig for SmtpConfig {
             _ => Ok(()),
         }
     }
+
+    fn secret_env(&self) -> Option<&str> {
+        self.password_env.as_deref()
+    }
 }

@@ -3,7 +3,7 @@
 
 use super::{Channel, ChannelConfig, Outgoing};
 use crate::alerts::digest::text;
-use crate::aws::{AwsConfig, describe};
+use crate::aws::{AwsConfig, Statement, describe};
 use anyhow::{Result, anyhow, bail};
 use serde::Deserialize;
 
@@ -40,6 +40,14 @@ impl ChannelConfig for SnsConfig {
                 self.topic_arn
             )),
         }
+    }
+
+    fn iam(&self) -> Vec<Statement> {
+        vec![Statement::allow(
+            "AlertsTopic",
+            &["sns:Publish"],
+            [self.topic_arn.clone()],
+        )]
     }
 }
 

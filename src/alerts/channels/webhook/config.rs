@@ -36,4 +36,8 @@ impl ChannelConfig for WebhookConfig {
             )
         }
     }
+
+    fn secret_env(&self) -> Option<&str> {
+        Some(&self.url_env)
+    }
 }

@@ -1,18 +1,21 @@
 //! The daily job and its replay: sources → ledger → rules → findings → alerts → outbox → delivery.
 
-use crate::alerts::digest::chart::BudgetSpan;
-use crate::alerts::digest::{self, CHART_DAYS, ChartData};
-use crate::alerts::{deliver_pending, route_alerts};
-use crate::budgets;
+mod budgets;
+mod catch_up;
+mod digests;
+
+pub use catch_up::{CatchUp, CaughtUpDay};
+
 use crate::config::Config;
 use crate::error::Error;
-use crate::findings::{Silence, lifecycle};
+use crate::findings::lifecycle;
 use crate::ledger::{AlertRecord, Forecast, Ledger};
 use crate::model::{BudgetWatch, SourceReport, SourceStatus, money};
-use crate::rules::{self, Evaluation, History, Rule, RuleFailure, RuleTiming};
+use crate::rules::{self, History, Rule, RuleFailure, RuleTiming};
 use crate::sources::{Source, SyncContext};
 use anyhow::Result;
-use chrono::{Datelike, Days, NaiveDate};
+use chrono::{Days, NaiveDate};
+use digests::Told;
 use serde::Serialize;
 use std::sync::Arc;
 
@@ -55,6 +58,9 @@ pub struct RunSummary {
     pub budgets: Option<String>,
     /// Why applying the proposed budgets failed.
     pub budgets_error: Option<String>,
+    /// The missed run dates replayed first, when the last successful run is older than
+    /// the day before.
+    pub catch_up: Option<CatchUp>,
 }
 
 /// What a backtest found: the alerts it would have sent and the rules that failed, by billing day.
@@ -65,7 +71,7 @@ pub struct Backtest {
 }
 
 impl RunSummary {
-    /// Whether anything failed (a source, a rule, or a delivery).
+    /// Whether anything failed (a source, a rule, a delivery or the proposed budgets).
     pub fn failed(&self) -> bool {
         self.sources.iter().any(SourceReport::failed)
             || !self.rule_failures.is_empty()
@@ -85,7 +91,7 @@ impl Job {
     pub fn new(config: Config, ledger: Ledger) -> Result<Self> {
         let sources = config.sources.build(&config.aws);
         let rules = rules::from_entries(&config.rules).map_err(Error::config)?;
-        let watches = watches(&config);
+        let watches = budgets::watches(&config);
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
@@ -111,6 +117,7 @@ impl Job {
             };
             let result = source.sync(&self.ledger, &ctx);
             let (api_calls, throttled, cost) = ctx.meter.read();
+            let operations = ctx.meter.operations();
             let report = |status, detail, days_ingested| SourceReport {
                 source: source.name().into(),
                 status,
@@ -119,6 +126,7 @@ impl Job {
                 throttled,
                 cost,
                 days_ingested,
+                operations: operations.clone(),
             };
             match result {
                 Ok(synced) => {
@@ -134,17 +142,41 @@ impl Job {
         Ok(reports)
     }
 
-    /// The daily job for `run_date`: sync, evaluate the newest complete day, update findings,
-    /// queue a digest of new alerts and deliver what is pending. Rerunning a date sends nothing twice.
-    /// A dry run ingests data but keeps no findings, alerts or digests and delivers nothing.
+    /// The daily job for `run_date`: sync, catch up missed run dates, evaluate the newest
+    /// complete day, update findings, queue the digests of new alerts and deliver what is
+    /// pending. Rerunning a date sends nothing twice. A dry run ingests data but keeps no
+    /// findings, alerts or digests and delivers nothing.
     pub fn run(&self, run_date: NaiveDate, dry_run: bool) -> Result<RunSummary> {
+        let (mut summary, run_id) = self.evaluate(run_date, dry_run)?;
+        if let Some(id) = run_id {
+            summary.deliveries = self.deliver()?;
+            finish(&self.ledger, id, &summary)?;
+        }
+        Ok(summary)
+    }
+
+    /// [`Job::run`] up to the outbox: the digests are queued, not delivered. Returns the
+    /// summary and the run record it opened (none for a dry run), which [`finish`] closes.
+    pub fn evaluate(
+        &self,
+        run_date: NaiveDate,
+        dry_run: bool,
+    ) -> Result<(RunSummary, Option<i64>)> {
+        let missed = if dry_run {
+            None
+        } else {
+            self.missed(run_date)?
+        };
         let run_id = if dry_run {
             None
         } else {
             Some(self.ledger.start_run(run_date)?)
         };
         let sources = self.sync(run_date, false)?;
-        let history = self.load_history(run_date, run_date)?;
+        let first = (missed.as_ref())
+            .and_then(|m| m.dates.first().copied())
+            .unwrap_or(run_date);
+        let history = self.load_history(first, run_date)?;
         let evaluated_day = history.newest_complete_day(run_date, &self.config.detection);
         let mut summary = RunSummary {
             run_date,
@@ -164,7 +196,11 @@ impl Job {
             learning: None,
             budgets: None,
             budgets_error: None,
+            catch_up: None,
         };
+        if let Some(missed) = missed {
+            summary.catch_up = Some(self.catch_up(&history, run_date, missed, &mut summary)?);
+        }
         if let Some(day) = evaluated_day {
             summary.learning = rules::learning_note(&self.rules, history.days_known(day));
         }
@@ -172,50 +208,21 @@ impl Job {
             .chain(summary.learning.clone())
             .collect();
         if let Some(day) = evaluated_day {
-            let snapshot = history.snapshot(day, self.config.detection.history_days as usize);
-            summary.series_evaluated = snapshot.series.len();
-            let mut evaluation = rules::evaluate_all(&self.rules, &snapshot);
-            self.watch_budgets(
-                &self.ledger,
-                &mut evaluation,
-                history.source(),
+            let on = Evaluated {
                 run_date,
                 day,
-            );
-            let problems = problems(&summary.sources, &evaluation.failures);
-            let ran: Vec<&str> = evaluation.succeeded.iter().map(String::as_str).collect();
-            let start = std::time::Instant::now();
-            let silences = self.silences(run_date)?;
-            let outcome = self.ledger.in_transaction(!dry_run, |ledger| {
-                let on = lifecycle::Day {
-                    source: history.source(),
-                    run_date,
-                    day,
-                    resolve_after_quiet_days: self.config.detection.resolve_after_quiet_days,
-                    silences: &silences,
-                };
-                let outcome = lifecycle::apply(ledger, &on, evaluation.findings, &ran)?;
-                let told = Told {
-                    run_date,
-                    evaluated: true,
-                    sources: &summary.sources,
-                    notes: &notes,
-                    problems: &problems,
-                };
-                self.queue_digests(ledger, &history, &told, &outcome.alerts, &outcome.silenced)?;
-                Ok(outcome)
-            })?;
-            tracing::info!(
-                alerts = outcome.alerts.len(),
-                seconds = start.elapsed().as_secs_f64(),
-                "findings applied"
-            );
-            summary.rule_failures = evaluation.failures;
-            summary.rule_timings = evaluation.timings;
-            summary.alerts = outcome.alerts;
-            summary.silenced = outcome.silenced;
-            summary.findings_updated = outcome.updated;
-            summary.findings_resolved = outcome.resolved;
+                dry_run,
+                notes: &notes,
+                tell_problems: true,
+            };
+            let done = self.evaluate_day(&history, &on, &summary.sources)?;
+            summary.series_evaluated = done.series;
+            summary.rule_failures.extend(done.failures);
+            summary.rule_timings = done.timings;
+            summary.alerts = done.alerts;
+            summary.silenced = done.silenced;
+            summary.findings_updated = done.updated;
+            summary.findings_resolved = done.resolved;
         } else if !dry_run {
             // Nothing to evaluate, but a failing source must still be heard of.
             let problems = problems(&summary.sources, &[]);
@@ -237,81 +244,69 @@ impl Job {
                 }
             }
         }
-        if let Some(id) = run_id {
-            summary.deliveries = self.deliver()?;
-            let status = if summary.failed() { "failed" } else { "ok" };
-            self.ledger.finish_run(
-                id,
-                status,
-                &serde_json::to_string(&summary)?,
-                &summary.sources,
-            )?;
-        }
-        Ok(summary)
+        Ok((summary, run_id))
     }
 
-    /// Delivers every pending digest through the channels it is due on.
-    pub fn deliver(&self) -> Result<Vec<crate::alerts::Delivery>> {
-        let c = &self.config;
-        deliver_pending(&self.ledger, &c.alerts, &c.routes, &c.aws, &self.runtime)
-    }
-
-    /// The silences in force on `day`: the config's and the snoozed scopes.
-    fn silences(&self, day: NaiveDate) -> Result<Vec<Silence>> {
-        let snoozed = self.ledger.snoozes(day)?;
-        Ok((self.config.silences.iter().cloned())
-            .chain(snoozed.iter().map(Silence::from))
-            .collect())
-    }
-
-    /// Queues one digest per route with its alerts (the default route gets those no route
-    /// matches), or one with the problems not yet told for this run date (rerunning a date
-    /// while a source is down does not repeat the mail).
-    fn queue_digests(
+    /// Evaluates one billing day for a run date: rules, findings and the digests of the new
+    /// alerts, in one transaction.
+    fn evaluate_day(
         &self,
-        ledger: &Ledger,
         history: &History,
-        told: &Told,
-        alerts: &[AlertRecord],
-        silenced: &[AlertRecord],
-    ) -> Result<()> {
-        let run_date = told.run_date;
-        if alerts.is_empty() && (told.problems.is_empty() || ledger.has_digest(run_date)?) {
-            return Ok(());
-        }
-        let after = ledger.last_digest_before(run_date)?;
-        let resolved = ledger.resolved_between(after, run_date)?;
-        let series = |a: &AlertRecord| self.chart_data(history, a);
-        let mut routed = route_alerts(ledger, history.source(), &self.config.routes, alerts)?;
-        if routed.is_empty() {
-            routed.push((None, Vec::new()));
-        }
-        let configured = self.config.alerts.channel_names();
-        for (route, alerts) in routed {
-            let parts = digest::Parts {
+        on: &Evaluated,
+        sources: &[SourceReport],
+    ) -> Result<DayDone> {
+        let (run_date, day) = (on.run_date, on.day);
+        let snapshot = history.snapshot(day, self.config.detection.history_days as usize);
+        let mut evaluation = rules::evaluate_all(&self.rules, &snapshot);
+        self.watch_budgets(
+            &self.ledger,
+            &mut evaluation,
+            history.source(),
+            run_date,
+            day,
+        );
+        let problems = if on.tell_problems {
+            problems(sources, &evaluation.failures)
+        } else {
+            Vec::new()
+        };
+        let ran: Vec<&str> = evaluation.succeeded.iter().map(String::as_str).collect();
+        let start = std::time::Instant::now();
+        let silences = self.silences(run_date)?;
+        let outcome = self.ledger.in_transaction(!on.dry_run, |ledger| {
+            let today = lifecycle::Day {
+                source: history.source(),
                 run_date,
-                alerts: &alerts,
-                silenced,
-                resolved: &resolved,
-                sources: told.sources,
-                evaluated: told.evaluated,
-                notes: told.notes,
-                problems: told.problems,
-                series: &series,
+                day,
+                resolve_after_quiet_days: self.config.detection.resolve_after_quiet_days,
+                silences: &silences,
             };
-            let digest = digest::build(&parts);
-            let channels: Vec<&str> = match route {
-                Some(r) if !r.channels.is_empty() => {
-                    r.channels.iter().map(String::as_str).collect()
-                }
-                _ => configured.clone(),
+            let outcome = lifecycle::apply(ledger, &today, evaluation.findings, &ran)?;
+            let told = Told {
+                run_date,
+                evaluated: true,
+                sources,
+                notes: on.notes,
+                problems: &problems,
             };
-            let ids: Vec<i64> = alerts.iter().map(|a| a.id).collect();
-            let name = route.map_or("", |r| r.name.as_str());
-            let json = serde_json::to_string(&digest)?;
-            ledger.enqueue_digest(run_date, name, &digest.subject, &json, &ids, &channels)?;
-        }
-        Ok(())
+            self.queue_digests(ledger, history, &told, &outcome.alerts, &outcome.silenced)?;
+            Ok(outcome)
+        })?;
+        tracing::info!(
+            %run_date,
+            alerts = outcome.alerts.len(),
+            seconds = start.elapsed().as_secs_f64(),
+            "findings applied"
+        );
+        Ok(DayDone {
+            series: snapshot.series.len(),
+            failures: evaluation.failures,
+            timings: evaluation.timings,
+            alerts: outcome.alerts,
+            silenced: outcome.silenced,
+            updated: outcome.updated,
+            resolved: outcome.resolved,
+        })
     }
 
     /// Replays the daily job for every run date in `[from, to]` over the ledger's history and
@@ -352,103 +347,9 @@ impl Job {
         })
     }
 
-    /// What an alert's chart shows: its scope's daily cost; for a budget alert, the budget's
-    /// period so far (a `[[budgets]]` entry's own spend, or all usage for `monthly_limit`).
-    pub fn chart_data(&self, history: &History, a: &AlertRecord) -> Option<ChartData> {
-        let scope = crate::model::Scope {
-            account: a.account.clone(),
-            service_code: a.service.clone(),
-            service_name: a.service_name.clone(),
-            usage_type: a.usage_type.clone(),
-        };
-        if a.rule != "budget" {
-            let daily = history.scope_window(&scope, a.data_day, CHART_DAYS);
-            return Some(ChartData {
-                daily,
-                budget: None,
-            });
-        }
-        // A `[[budgets]]` entry's scope is `budget:NAME:PERIOD` (names hold no colon).
-        if let Some(rest) = a.service.strip_prefix("budget:") {
-            let name = rest.split(':').next()?;
-            let w = self.watches.iter().find(|w| w.name == name)?;
-            let first = w.period.start(a.data_day);
-            let last = w.period.end(a.data_day).pred_opt()?;
-            let daily = (self
-                .ledger
-                .spend(history.source(), &w.spend, first, a.data_day))
-            .ok()?;
-            let budget = Some(BudgetSpan {
-                limit: w.limit,
-                first,
-                last,
-            });
-            return Some(ChartData { daily, budget });
-        }
-        let first = a.data_day.with_day(1)?;
-        let last = (first + chrono::Months::new(1)).pred_opt()?;
-        let days = (a.data_day - first).num_days() as usize + 1;
-        let daily = history.scope_window(&scope, a.data_day, days);
-        let limit = a.expected * ((last - first).num_days() + 1) as f64;
-        let budget = Some(BudgetSpan { limit, first, last });
-        Some(ChartData { daily, budget })
-    }
-
     /// The usage history a report of run dates `[first_run, last_run]` charts.
     pub fn history(&self, first_run: NaiveDate, last_run: NaiveDate) -> Result<History> {
         self.load_history(first_run, last_run)
-    }
-
-    /// Adds the `budget` rule's findings over `[[budgets]]` to an evaluation (a failure is
-    /// the rule's, and keeps its findings open).
-    fn watch_budgets(
-        &self,
-        ledger: &Ledger,
-        evaluation: &mut Evaluation,
-        source: &str,
-        run_date: NaiveDate,
-        day: NaiveDate,
-    ) {
-        if self.watches.is_empty() {
-            return;
-        }
-        let start = std::time::Instant::now();
-        let rule = "budget".to_string();
-        match rules::watch_budgets(ledger, source, run_date, day, &self.watches) {
-            Ok(findings) => {
-                evaluation.timings.push(RuleTiming {
-                    rule: rule.clone(),
-                    seconds: start.elapsed().as_secs_f64(),
-                    findings: findings.len(),
-                });
-                evaluation.findings.extend(findings);
-                // A failed `monthly_limit` budget rule keeps the rule's findings open.
-                let failed = evaluation.failures.iter().any(|f| f.rule == rule);
-                if !failed && !evaluation.succeeded.contains(&rule) {
-                    evaluation.succeeded.push(rule);
-                }
-            }
-            Err(e) => {
-                evaluation.succeeded.retain(|r| *r != rule);
-                evaluation.failures.push(RuleFailure {
-                    rule,
-                    error: format!("{e:#}"),
-                });
-            }
-        }
-    }
-
-    /// Creates or updates the budgets open findings propose (leaving `[[budgets]]` names to
-    /// `costwatch budgets apply`).
-    fn apply_proposals(&self) -> Result<String> {
-        let declared = self.config.budgets.iter().map(|b| b.name.clone()).collect();
-        self.runtime.block_on(budgets::apply_proposals(
-            &self.config.aws,
-            &self.ledger,
-            &self.config.budgets_from_findings,
-            &declared,
-            &Arc::default(),
-        ))
     }
 
     /// Usage history from `history_days` (plus the data-lag allowance) before `first_run` up to `last_run`.
@@ -467,34 +368,36 @@ impl Job {
     }
 }
 
-/// What a run tells besides its alerts.
-struct Told<'a> {
-    run_date: NaiveDate,
-    /// Whether a complete day was evaluated (else the data is stale).
-    evaluated: bool,
-    sources: &'a [SourceReport],
-    notes: &'a [String],
-    problems: &'a [String],
+/// Closes the run record `id` on `ledger` with the summary and its status.
+pub fn finish(ledger: &Ledger, id: i64, summary: &RunSummary) -> Result<()> {
+    let status = if summary.failed() { "failed" } else { "ok" };
+    ledger.finish_run(
+        id,
+        status,
+        &serde_json::to_string(summary)?,
+        &summary.sources,
+    )
 }
 
-/// The `[[budgets]]` the `budget` rule projects: all of them unless a `[[rules]]` entry
-/// disables the rule; those it cannot project (an auto-adjusting amount, a filter the ledger
-/// does not keep) are logged and left to AWS's own notifications.
-fn watches(config: &Config) -> Vec<BudgetWatch> {
-    let disabled = (config.rules.iter())
-        .any(|r| r.builtin == Some(costwatch_detect::Kind::Budget) && !r.enabled);
-    if disabled {
-        return Vec::new();
-    }
-    (config.budgets.iter())
-        .filter_map(|b| match b.watch(&config.sources.tag_keys) {
-            Ok(watch) => Some(watch),
-            Err(reason) => {
-                tracing::warn!(budget = %b.name, %reason, "budget not projected by the budget rule");
-                None
-            }
-        })
-        .collect()
+/// Which day a run evaluates, and what its digests tell besides the alerts.
+struct Evaluated<'a> {
+    run_date: NaiveDate,
+    day: NaiveDate,
+    dry_run: bool,
+    notes: &'a [String],
+    /// Whether the digests tell the source and rule failures (a replayed date's do not).
+    tell_problems: bool,
+}
+
+/// What evaluating one day did.
+struct DayDone {
+    series: usize,
+    failures: Vec<RuleFailure>,
+    timings: Vec<RuleTiming>,
+    alerts: Vec<AlertRecord>,
+    silenced: Vec<AlertRecord>,
+    updated: usize,
+    resolved: usize,
 }
 
 /// Source and rule failures, in words for the digest.
