@@ -1,5 +1,7 @@
 //! `costwatch rule`: write, test and list rules (built-in and WebAssembly plugins).
 
+mod new;
+
 use super::Cli;
 use super::Format;
 use crate::config::Config;
@@ -11,7 +13,7 @@ use crate::rules::RuleConfig;
 use crate::rules::wasm::PluginRule;
 use crate::rules::{self, wasm};
 use crate::sources::files::FilesConfig;
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 use chrono::{Days, NaiveDate};
 use clap::{Args, Subcommand};
 use std::path::{Path, PathBuf};
@@ -24,24 +26,13 @@ pub struct RuleArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum RuleCommand {
-    /// Scaffold a rule plugin crate that builds with `cargo build --target wasm32-wasip2 --release`.
-    New(NewArgs),
+    /// Scaffold a rule plugin (a Rust crate, or a Python app built with componentize-py) that
+    /// builds and passes its own tests as created.
+    New(new::NewArgs),
     /// Run a plugin alone over billing files, day by day as the daily run would, and print its alerts.
     Test(TestArgs),
     /// Show the configured rules with version and source.
     List(ListArgs),
-}
-
-#[derive(Debug, Args)]
-pub struct NewArgs {
-    /// Rule id and crate name: lower-case letters, digits and dashes.
-    pub name: String,
-    /// Folder to create (default: ./NAME).
-    #[arg(long, value_name = "PATH")]
-    pub dir: Option<PathBuf>,
-    /// The costwatch-rule SDK crate to depend on (default: the one this costwatch was built from).
-    #[arg(long, value_name = "PATH")]
-    pub sdk: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -80,86 +71,10 @@ pub struct ListArgs {
 
 pub fn execute(cli: &Cli, args: &RuleArgs) -> Result<i32> {
     match &args.command {
-        RuleCommand::New(a) => new(a),
+        RuleCommand::New(a) => new::new(a),
         RuleCommand::Test(a) => test(cli, a),
         RuleCommand::List(a) => list(a),
     }
-}
-
-fn new(args: &NewArgs) -> Result<i32> {
-    let name = args.name.as_str();
-    let valid = name.starts_with(|c: char| c.is_ascii_lowercase())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        && !name.ends_with('-');
-    if !valid {
-        return Err(Error::config(format!(
-            "rule name {name:?}: use lower-case letters, digits and dashes, starting with a letter"
-        ))
-        .into());
-    }
-    let dir = args.dir.clone().unwrap_or_else(|| PathBuf::from(name));
-    if dir.exists() && dir.read_dir().is_ok_and(|mut d| d.next().is_some()) {
-        return Err(
-            Error::config(format!("{} already exists and is not empty", dir.display())).into(),
-        );
-    }
-    let sdk = match &args.sdk {
-        Some(sdk) => sdk.clone(),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/costwatch-rule"),
-    };
-    if !sdk.join("Cargo.toml").exists() {
-        return Err(Error::config(format!(
-            "the costwatch-rule SDK is not at {}: pass --sdk PATH (crates/costwatch-rule in costwatch's source)",
-            sdk.display()
-        ))
-        .into());
-    }
-    let sdk = sdk.canonicalize().unwrap_or(sdk);
-    let type_name: String = name
-        .split('-')
-        .map(|w| {
-            let mut c = w.chars();
-            c.next()
-                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
-                .unwrap_or_default()
-        })
-        .collect();
-    std::fs::create_dir_all(dir.join("src"))
-        .with_context(|| format!("creating {}", dir.display()))?;
-    let files = [
-        (
-            "Cargo.toml",
-            SCAFFOLD_CARGO
-                .replace("{name}", name)
-                .replace("{sdk}", &sdk.display().to_string().replace('\\', "/")),
-        ),
-        (
-            "src/lib.rs",
-            SCAFFOLD_LIB
-                .replace("{name}", name)
-                .replace("MyRule", &type_name),
-        ),
-        (
-            "README.md",
-            SCAFFOLD_README
-                .replace("{name}", name)
-                .replace("{file}", &name.replace('-', "_")),
-        ),
-        (".gitignore", "/target\n".to_string()),
-    ];
-    for (file, text) in files {
-        let path = dir.join(file);
-        std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
-    }
-    println!(
-        "created rule plugin {name} in {}\n  test:  cd {} && cargo test\n  build: cargo build --target wasm32-wasip2 --release\n  try:   costwatch rule test target/wasm32-wasip2/release/{}.wasm --data CUR_FILE_OR_DIR",
-        dir.display(),
-        dir.display(),
-        name.replace('-', "_")
-    );
-    Ok(EXIT_OK)
 }
 
 fn test(cli: &Cli, args: &TestArgs) -> Result<i32> {
@@ -283,11 +198,13 @@ fn list(args: &ListArgs) -> Result<i32> {
         let plugin = PluginRule::from_entry(entry).map_err(Error::config)?;
         let load = plugin.load;
         println!(
-            "{:<20} {:<8} plugin {}{state}\n    {}\n    needs: {}\n    loaded {} in {:.2} ms",
+            "{:<20} {:<8} plugin {}{state}\n    {}\n    {} plugin for {}\n    needs: {}\n    loaded {} in {:.2} ms",
             rules::Rule::id(&plugin),
             rules::Rule::version(&plugin),
             plugin.path().display(),
             rules::Rule::description(&plugin),
+            plugin.language().name(),
+            plugin.interface(),
             plugin.needs(),
             if load.from_cache {
                 "from the compile cache"
@@ -311,139 +228,3 @@ fn list(args: &ListArgs) -> Result<i32> {
     println!("plugin cache: {}", wasm::cache_dir().display());
     Ok(EXIT_OK)
 }
-
-const SCAFFOLD_CARGO: &str = r#"[package]
-name = "{name}"
-description = "A costwatch rule plugin"
-version = "0.1.0"
-edition = "2024"
-publish = false
-
-[lib]
-# cdylib: the plugin (a WebAssembly component on wasm32-wasip2); rlib: for `cargo test`.
-crate-type = ["cdylib", "rlib"]
-
-[dependencies]
-costwatch-rule = { path = "{sdk}" }
-
-# A workspace of its own, wherever it sits.
-[workspace]
-
-[profile.release]
-opt-level = 3
-lto = true
-codegen-units = 1
-strip = true
-"#;
-
-const SCAFFOLD_LIB: &str = r#"//! {name}: a costwatch rule plugin.
-//!
-//! Build: `cargo build --target wasm32-wasip2 --release`
-//! Try:   `costwatch rule test target/wasm32-wasip2/release/<crate>.wasm --data CUR_FILE_OR_DIR`
-
-use costwatch_rule::stats::{median, trailing_before};
-use costwatch_rule::*;
-
-/// A day well above the median of the days before it.
-pub struct MyRule {
-    window_days: usize,
-    ratio: f64,
-    min_daily: f64,
-}
-
-impl Rule for MyRule {
-    fn info() -> Info {
-        Info::new(
-            "{name}",
-            env!("CARGO_PKG_VERSION"),
-            "a day well above the median of the days before it",
-        )
-        .history_days(90)
-    }
-
-    fn from_config(c: &mut Config) -> Result<Self, RuleError> {
-        Ok(Self {
-            window_days: c.days("window_days", 28, "days before the evaluated day that form the baseline")?
-                as usize,
-            ratio: c.number("ratio", 3.0, "fire when the day costs this many times the baseline")?,
-            min_daily: c.number("min_daily", 10.0, "ignore days cheaper than this (dollars)")?,
-        })
-    }
-
-    fn evaluate(&self, ctx: &Context, batch: &[Series]) -> Result<Vec<Finding>, RuleError> {
-        let mut findings = Vec::new();
-        for s in batch {
-            let today = s.last();
-            let base = median(trailing_before(&s.amounts, 1, self.window_days));
-            if today >= self.min_daily && base > 0.0 && today >= self.ratio * base {
-                let message = format!(
-                    "{} cost {} on {}, {:.1}× its usual {}",
-                    s.key.label(),
-                    money(today),
-                    ctx.day,
-                    today / base,
-                    money(base)
-                );
-                findings.push(
-                    Finding::new(&s.key, Severity::Warning, today, base, message).score(today / base),
-                );
-            }
-        }
-        Ok(findings)
-    }
-}
-
-export_rule!(MyRule);
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn series(amounts: Vec<f64>) -> Series {
-        Series {
-            key: SeriesKey {
-                account: "111122223333".into(),
-                service: "AmazonEC2".into(),
-                service_name: "Amazon Elastic Compute Cloud".into(),
-                usage_type: "USE1-BoxUsage:m5.large".into(),
-                region: "us-east-1".into(),
-            },
-            amounts,
-        }
-    }
-
-    #[test]
-    fn fires_on_a_big_day_only() {
-        let rule = MyRule::from_config(&mut Config::new(Vec::new())).unwrap();
-        let ctx = Context { day: "2026-03-18".into(), weekday: 2, config: Vec::new() };
-        let mut amounts = vec![20.0; 60];
-        assert!(rule.evaluate(&ctx, &[series(amounts.clone())]).unwrap().is_empty());
-        amounts.push(100.0);
-        let found = rule.evaluate(&ctx, &[series(amounts)]).unwrap();
-        assert_eq!(found.len(), 1);
-        assert!(found[0].message.contains("5.0×"), "{}", found[0].message);
-    }
-
-    #[test]
-    fn rejects_unknown_settings() {
-        let mut config = Config::new(vec![("ratoi".into(), "2".into())]);
-        MyRule::from_config(&mut config).unwrap();
-        assert!(config.finish().is_err());
-    }
-}
-"#;
-
-const SCAFFOLD_README: &str = r#"# {name}
-
-A costwatch rule plugin (interface `costwatch:rule@0.1.0`).
-
-    cargo test                                          # the rule's own tests, natively
-    cargo build --target wasm32-wasip2 --release        # the plugin
-    costwatch rule test target/wasm32-wasip2/release/*.wasm --data CUR_FILE_OR_DIR
-
-Use it in costwatch.toml:
-
-    [[rules]]
-    plugin = "path/to/{file}.wasm"
-    config = { ratio = 3.0 }
-"#;
