@@ -198,7 +198,7 @@ fn list(args: &ListArgs) -> Result<i32> {
         let plugin = PluginRule::from_entry(entry).map_err(Error::config)?;
         let load = plugin.load;
         println!(
-            "{:<20} {:<8} plugin {}{state}\n    {}\n    {} plugin for {}\n    needs: {}\n    loaded {} in {:.2} ms",
+            "{:<20} {:<8} plugin {}{state}\n    {}\n    {} plugin for {}\n    needs: {}\n    loaded {} in {:.2} ms; an instance takes {:.1} MiB before any data",
             rules::Rule::id(&plugin),
             rules::Rule::version(&plugin),
             plugin.path().display(),
@@ -212,6 +212,7 @@ fn list(args: &ListArgs) -> Result<i32> {
                 "and compiled (now cached)"
             },
             load.elapsed.as_secs_f64() * 1e3,
+            plugin.memory().0 as f64 / f64::from(1 << 20),
         );
         for s in plugin.settings() {
             let value = entry

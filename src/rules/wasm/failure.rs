@@ -67,7 +67,9 @@ fn guest_error(state: &State) -> Option<String> {
         return Some(format!("panicked: {}", message.replace('\n', " ")));
     }
     let output = state.output();
-    let crash = python_traceback(&output).or_else(|| rust_panic(&output));
+    let crash = python_traceback(&output)
+        .or_else(|| componentize_js_error(&output))
+        .or_else(|| rust_panic(&output));
     crash.map(|c| crash_text(&c)).or_else(|| {
         let last = output
             .lines()
@@ -119,6 +121,20 @@ fn python_traceback(output: &str) -> Option<Crash> {
     None
 }
 
+/// The error ComponentizeJS printed when an uncaught exception reached the interface: it
+/// says it ``received `TypeError: message` ``.
+fn componentize_js_error(output: &str) -> Option<Crash> {
+    let start = output.rfind("(received `")? + "(received `".len();
+    let error = &output[start..start + output[start..].find("`)")?];
+    let (kind, message) = error.split_once(": ").unwrap_or(("Error", error));
+    Some(Crash {
+        kind: kind.to_string(),
+        message: message.to_string(),
+        location: None,
+        trace: None,
+    })
+}
+
 /// The last panic Rust's default hook printed: `thread '…' panicked at FILE:LINE:COL:` then
 /// the message.
 fn rust_panic(output: &str) -> Option<Crash> {
@@ -151,6 +167,19 @@ mod tests {
         assert_eq!(
             crash_text(&crash),
             "raised ValueError: no baseline for USE1-NatGateway-Bytes (at app.py:12 in evaluate)"
+        );
+    }
+
+    #[test]
+    fn a_componentize_js_exception_gives_the_error() {
+        let out = "invalid variant tag value `undefined` (received `TypeError: can't access \
+                   property \"boom\" of null`) specified for `RuleError`\nStack:\n  \
+                   export_rule_0_2_0$evaluate@initializer.js:853:17\n\
+                   Redirecting call to abort() to mozalloc_abort\n";
+        let crash = componentize_js_error(out).unwrap();
+        assert_eq!(
+            crash_text(&crash),
+            "raised TypeError: can't access property \"boom\" of null"
         );
     }
 

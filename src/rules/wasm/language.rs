@@ -8,17 +8,19 @@ use wasmparser::{KnownCustom, Parser, Payload};
 pub enum Language {
     Rust,
     Python,
+    JavaScript,
     /// Nothing costwatch recognises.
     Other,
 }
 
 impl Language {
-    /// The language of a component (or module). componentize-py links CPython as shared
-    /// libraries (`libpython3.X.so`) beside its runtime, which is written in Rust, so Python
-    /// is recognised by those imports first; Rust by its `producers` sections (the language,
-    /// or wit-bindgen's Rust generator, which a stripped build keeps).
+    /// The language of a component (or module). The Python and JavaScript runtimes are partly
+    /// written in Rust, so they decide first: componentize-py links CPython as shared
+    /// libraries (`libpython3.X.so`), ComponentizeJS names the language in its `producers`
+    /// section. Rust is known by its `producers` sections (the language, or wit-bindgen's
+    /// Rust generator, which a stripped build keeps).
     pub fn detect(bytes: &[u8]) -> Self {
-        let mut rust = false;
+        let (mut rust, mut javascript) = (false, false);
         for payload in Parser::new(0).parse_all(bytes) {
             match payload {
                 Ok(Payload::ImportSection(imports)) => {
@@ -31,26 +33,36 @@ impl Language {
                 }
                 Ok(Payload::CustomSection(section)) => {
                     if let KnownCustom::Producers(producers) = section.as_known() {
-                        rust |= producers.into_iter().flatten().any(|field| {
-                            field.values.into_iter().flatten().any(|v| {
-                                (field.name == "language" && v.name == "Rust")
-                                    || (field.name == "processed-by"
-                                        && v.name == "wit-bindgen-rust")
-                            })
-                        });
+                        for field in producers.into_iter().flatten() {
+                            for v in field.values.into_iter().flatten() {
+                                match (field.name, v.name) {
+                                    ("language", "JavaScript")
+                                    | ("processed-by", "ComponentizeJS") => javascript = true,
+                                    ("language", "Rust") | ("processed-by", "wit-bindgen-rust") => {
+                                        rust = true
+                                    }
+                                    _ => {}
+                                }
+                            }
+                        }
                     }
                 }
                 _ => {}
             }
         }
-        if rust { Self::Rust } else { Self::Other }
+        match (javascript, rust) {
+            (true, _) => Self::JavaScript,
+            (false, true) => Self::Rust,
+            (false, false) => Self::Other,
+        }
     }
 
-    /// `Rust`, `Python`, or `an unknown language`.
+    /// `Rust`, `Python`, `JavaScript`, or `an unknown language`.
     pub fn name(self) -> &'static str {
         match self {
             Self::Rust => "Rust",
             Self::Python => "Python",
+            Self::JavaScript => "JavaScript",
             Self::Other => "an unknown language",
         }
     }
@@ -67,9 +79,14 @@ impl Language {
                  `componentize-py -d wit/v0.2.0 -w rule-plugin componentize app -p . \
                  -p sdk/python -o rule.wasm`"
             }
+            Self::JavaScript => {
+                "with ComponentizeJS, without the HTTP features costwatch does not offer: \
+                 `npx componentize-js app.js --wit wit/v0.2.0 --world-name rule-plugin \
+                 -d http fetch-event -o rule.wasm`"
+            }
             Self::Other => {
                 "as a WebAssembly component of the world rule-plugin \
-                 (docs/plugins.md shows how in Rust and Python)"
+                 (docs/plugins.md shows how in Rust, Python and JavaScript)"
             }
         }
     }

@@ -22,6 +22,7 @@ mod v0_2;
 pub use batch::{glob, region_of};
 pub use engine::{Limits, cache_dir};
 pub use language::Language;
+pub use sizing::Model as MemoryModel;
 
 use super::{Rule, Snapshot};
 use crate::model::{Action, Finding, Scope, Severity};
@@ -215,6 +216,12 @@ impl PluginRule {
             guest::Version::V0_1 => "costwatch:rule@0.1.0",
             guest::Version::V0_2 => INTERFACE,
         }
+    }
+
+    /// Memory a fresh instance takes before any data, and how much more per byte of series
+    /// pushed (assumed for its language, and measured on large calls).
+    pub fn memory(&self) -> (usize, MemoryModel) {
+        (self.sizing.baseline(), self.sizing.model())
     }
 
     /// The settings its `config` table takes.

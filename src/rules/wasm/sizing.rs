@@ -19,8 +19,16 @@ pub struct Sizing {
     limit: usize,
     /// Memory an instance takes after `info`, before any data.
     baseline: usize,
-    /// Bytes of memory per byte of lowered series.
-    factor: Mutex<f64>,
+    model: Mutex<Model>,
+}
+
+/// What a plugin's calls taught: bytes of memory per byte of lowered series.
+#[derive(Debug, Clone, Copy)]
+pub struct Model {
+    /// What batches are sized with.
+    pub factor: f64,
+    /// The most a large call used, if one ran.
+    pub measured: Option<f64>,
 }
 
 impl Sizing {
@@ -28,24 +36,28 @@ impl Sizing {
     ///
     /// Rust lifts a lowered `list<f64>` in place (the batch, its records and the rule's own
     /// working copies: 2×); CPython makes each value a 24-byte float object behind an 8-byte
-    /// list slot, next to the lowered copy (measured 6×, docs/plugins.md); unknown runtimes
-    /// are assumed to be no leaner.
+    /// list slot, next to the lowered copy (measured 4.2×, docs/plugins.md); JavaScript and
+    /// unknown runtimes are given more room until a large call measures them.
     pub fn new(language: Language, limit: usize, baseline: usize) -> Self {
         let factor = match language {
             Language::Rust => 2.0,
             Language::Python => 6.0,
-            Language::Other => 8.0,
+            Language::JavaScript | Language::Other => 8.0,
         };
         Self {
             limit,
             baseline,
-            factor: Mutex::new(factor),
+            model: Mutex::new(Model {
+                factor,
+                measured: None,
+            }),
         }
     }
 
     /// Takes the next batch off the front of `rest`: as many series as fit, at least one.
     pub fn next_batch(&self, rest: &mut VecDeque<Series>) -> Vec<Series> {
-        let budget = self.limit.saturating_sub(self.baseline) as f64 * HEADROOM / self.factor();
+        let budget =
+            self.limit.saturating_sub(self.baseline) as f64 * HEADROOM / self.model().factor;
         let mut bytes = 0.0;
         let mut batch = Vec::new();
         while let Some(s) = rest.front() {
@@ -64,18 +76,25 @@ impl Sizing {
         let bytes: usize = batch.iter().map(lowered_size).sum();
         if bytes >= MIN_MEASURED_BYTES {
             let used = peak.saturating_sub(self.baseline) as f64 / bytes as f64;
-            let mut factor = self.factor.lock().unwrap_or_else(|e| e.into_inner());
-            *factor = factor.max(used);
+            let mut model = self.model.lock().unwrap_or_else(|e| e.into_inner());
+            model.factor = model.factor.max(used);
+            model.measured = Some(model.measured.unwrap_or(0.0).max(used));
         }
     }
 
     /// After a batch ran out of memory: batches half as large from now on.
     pub fn halve(&self) {
-        *self.factor.lock().unwrap_or_else(|e| e.into_inner()) *= 2.0;
+        self.model.lock().unwrap_or_else(|e| e.into_inner()).factor *= 2.0;
     }
 
-    fn factor(&self) -> f64 {
-        *self.factor.lock().unwrap_or_else(|e| e.into_inner())
+    /// What the calls so far taught.
+    pub fn model(&self) -> Model {
+        *self.model.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Memory an instance takes before any data.
+    pub fn baseline(&self) -> usize {
+        self.baseline
     }
 }
 

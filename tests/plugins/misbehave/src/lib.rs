@@ -73,10 +73,11 @@ impl Rule for Misbehave {
                 } else {
                     detect::spike
                 };
+                let params = Params::default();
                 Ok(batch
                     .iter()
                     .filter_map(|s| {
-                        let d = detect(&s.daily(ctx.weekday), &Params::default())?;
+                        let d = detect(&s.daily(ctx.weekday), &params)?;
                         Some(Finding::from_detection(
                             &s.key,
                             &d,
