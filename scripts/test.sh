@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command: installs what the tests need (idempotent), then runs every test.
-#   - a Python venv in .venv with moto[server], aiosmtpd and cbor2 (the real test peers) and
-#     duckdb (the independent reader CUR totals are checked against)
+#   - a Python venv in .venv with moto[server], aiosmtpd and cbor2 (the real test peers),
+#     duckdb (the independent reader CUR totals are checked against) and componentize-py (which
+#     builds the Python rule plugins)
 #   - the wasm32-wasip2 Rust target for the rule plugins
 #   - Debian's chromium, which renders the digest and the report in tests/alerts.rs
 # Tests only talk to 127.0.0.1; dummy AWS credentials keep the SDK away from real AWS and
@@ -12,7 +13,7 @@ cd "$(dirname "$0")/.."
 if [[ ! -x .venv/bin/python ]]; then
   python3 -m venv .venv
 fi
-if ! .venv/bin/python -c 'import moto, aiosmtpd, cbor2, duckdb' 2>/dev/null; then
+if ! .venv/bin/python -c 'import moto, aiosmtpd, cbor2, duckdb, componentize_py' 2>/dev/null; then
   .venv/bin/pip install --quiet --disable-pip-version-check -r tests/emulator/requirements.txt
 fi
 

@@ -1,7 +1,9 @@
 //! `costwatch iam-policy` against what the code really calls: a run with every source
-//! enabled (Cost Explorer, CloudWatch billing metrics, the CUR on S3, the CUR through Athena)
-//! against the emulator records each AWS operation (the request meter), and the printed
-//! policy must allow each of them and nothing that none of them needs.
+//! enabled (Cost Explorer, CloudWatch billing metrics, the CUR on S3, the CUR through Athena),
+//! an SNS alert channel and budgets managed (declared, applied, and proposed from findings)
+//! against the emulator records each AWS operation (the sources' request meters, and the
+//! emulator's own record of every signed request), and the printed policy must allow each of
+//! them and nothing that none of them needs.
 
 mod common;
 
@@ -37,12 +39,32 @@ fn justified(operation: &str) -> &'static [&'static str] {
         "Athena GetQueryExecution" => &["athena:GetQueryExecution"],
         "Athena GetQueryResults" => &["athena:GetQueryResults"],
         "Athena StopQueryExecution" => &["athena:StopQueryExecution"],
+        "SNS Publish" => &["sns:Publish"],
+        "Budgets DescribeBudgets"
+        | "Budgets DescribeBudget"
+        | "Budgets DescribeNotificationsForBudget"
+        | "Budgets DescribeSubscribersForNotification" => &["budgets:ViewBudget"],
+        // A budget is created with its `costwatch:managed` tag.
+        "Budgets CreateBudget" => &["budgets:ModifyBudget", "budgets:TagResource"],
+        "Budgets UpdateBudget"
+        | "Budgets DeleteBudget"
+        | "Budgets CreateNotification"
+        | "Budgets UpdateNotification"
+        | "Budgets DeleteNotification"
+        | "Budgets CreateSubscriber"
+        | "Budgets UpdateSubscriber"
+        | "Budgets DeleteSubscriber" => &["budgets:ModifyBudget"],
+        "Budgets ListTagsForResource" => &["budgets:ListTagsForResource"],
+        "Budgets TagResource" => &["budgets:TagResource"],
+        // Who the caller is needs no permission.
+        "STS GetCallerIdentity" => &[],
         other => panic!("the code calls {other}: say here which IAM action it needs"),
     }
 }
 
-/// The sources' data in moto: a billing metric, a Data Exports file, an Athena table.
-fn seed(moto: &Peer, dir: &Path) {
+/// The sources' data in moto (a billing metric, a Data Exports file, an Athena table), a
+/// hand-made budget and an SNS topic, whose ARN it returns.
+fn seed(moto: &Peer, dir: &Path) -> String {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -99,23 +121,92 @@ fn seed(moto: &Peer, dir: &Path) {
         .arg(moto.endpoint())
         .arg(&path));
     assert!(out.status.success(), "{}", stderr(&out));
+    runtime.block_on(async {
+        // A budget made by hand whose name looks like costwatch's: pruning reads its tags.
+        use aws_sdk_budgets::types::{Budget, BudgetType, Spend, TimeUnit};
+        let budget = Budget::builder()
+            .budget_name("costwatch-handmade")
+            .budget_type(BudgetType::Cost)
+            .time_unit(TimeUnit::Monthly)
+            .budget_limit(Spend::builder().amount("50").unit("USD").build().unwrap())
+            .build()
+            .unwrap();
+        aws_sdk_budgets::Client::new(&moto.sdk_config().await)
+            .create_budget()
+            .account_id("123456789012")
+            .budget(budget)
+            .send()
+            .await
+            .unwrap();
+        let sns = aws_sdk_sns::Client::new(&moto.sdk_config().await);
+        let topic = sns.create_topic().name("finops").send().await.unwrap();
+        topic.topic_arn().unwrap().to_string()
+    })
+}
+
+/// How many signed requests of each operation the emulator saw, by `service Operation` (JSON
+/// and query protocols; S3 and CloudWatch's CBOR are counted by the sources' meters).
+fn seen_by_the_emulator(moto: &Peer) -> BTreeMap<String, u64> {
+    let url = format!("{}/costwatch-emulator/operations", moto.endpoint());
+    let out = run(std::process::Command::new(python()).args([
+        "-c",
+        "import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1]).read().decode())",
+        &url,
+    ]));
+    let seen: Value = serde_json::from_slice(&out.stdout).unwrap();
+    (seen["operations"].as_object().unwrap().iter())
+        .map(|(op, n)| (op.clone(), n.as_u64().unwrap()))
+        .collect()
+}
+
+/// The operations made between two [`seen_by_the_emulator`] readings, named as the meters name
+/// them (`Budgets CreateBudget`).
+fn called_between(
+    before: &BTreeMap<String, u64>,
+    after: &BTreeMap<String, u64>,
+) -> BTreeSet<String> {
+    let names = [
+        ("ce", "Cost Explorer"),
+        ("athena", "Athena"),
+        ("budgets", "Budgets"),
+        ("sns", "SNS"),
+        ("sts", "STS"),
+    ];
+    (after.iter())
+        .filter(|(op, n)| before.get(*op).copied().unwrap_or(0) < **n)
+        .map(|(op, _)| {
+            let (service, name) = op.split_once(' ').unwrap();
+            let service = (names.iter().find(|(s, _)| *s == service))
+                .unwrap_or_else(|| panic!("say how the {service} service is named here"))
+                .1;
+            format!("{service} {name}")
+        })
+        .collect()
 }
 
 #[test]
 fn the_policy_allows_every_operation_a_full_run_calls_and_nothing_else() {
     let moto = Peer::moto();
     let dir = tempfile::tempdir().unwrap();
-    seed(&moto, dir.path());
+    let topic = seed(&moto, dir.path());
+    let before = seen_by_the_emulator(&moto);
+    let sources = format!(
+        "[aws]\nendpoint_url = \"{}\"\nmax_attempts = 1\n\
+         [sources.cost_explorer]\nbackfill_days = 3\n\
+         [sources.billing_metrics]\n\
+         [sources.cur_s3]\nbucket = \"exports\"\nprefix = \"cur\"\nreport = \"daily\"\n\
+         [sources.athena]\ndatabase = \"billing\"\nlocation = \"s3://cur/athena/cur/\"\n\
+         output_location = \"s3://athena-results/costwatch/\"\n",
+        moto.endpoint()
+    );
     let config = write_config(
         dir.path(),
         &format!(
-            "[aws]\nendpoint_url = \"{}\"\nmax_attempts = 1\n\
-             [sources.cost_explorer]\nbackfill_days = 3\n\
-             [sources.billing_metrics]\n\
-             [sources.cur_s3]\nbucket = \"exports\"\nprefix = \"cur\"\nreport = \"daily\"\n\
-             [sources.athena]\ndatabase = \"billing\"\nlocation = \"s3://cur/athena/cur/\"\n\
-             output_location = \"s3://athena-results/costwatch/\"\n",
-            moto.endpoint()
+            "{sources}[alerts.sns]\ntopic_arn = \"{topic}\"\n\
+             [[budgets]]\nname = \"costwatch-all\"\namount = 1000\n\
+             [[budgets.notifications]]\ntype = \"actual\"\npercent = 80\n\
+             subscribers = [\"email:finops@example.com\"]\n\
+             [budgets_from_findings]\napply = true\n"
         ),
     );
     let out = run(costwatch(dir.path())
@@ -138,12 +229,39 @@ fn the_policy_allows_every_operation_a_full_run_calls_and_nothing_else() {
             ops.collect(),
         );
     }
-    let all: BTreeSet<String> = called.values().flatten().cloned().collect();
+    assert!(
+        summary["deliveries"].to_string().contains(&topic),
+        "the digest went to SNS: {}",
+        summary["deliveries"]
+    );
+    assert!(
+        summary["budgets_error"].is_null(),
+        "{}",
+        summary["budgets_error"]
+    );
+    // Budgets as code: applied, then planned with pruning (which reads their tags).
+    for args in [["apply", "--yes"], ["plan", "--prune"]] {
+        let out = run(costwatch(dir.path())
+            .arg("budgets")
+            .args(args)
+            .arg("--config")
+            .arg(&config));
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+    }
+    let mut all: BTreeSet<String> = called.values().flatten().cloned().collect();
+    let seen = called_between(&before, &seen_by_the_emulator(&moto));
+    for op in [
+        "SNS Publish",
+        "Budgets CreateBudget",
+        "Budgets DescribeBudgets",
+    ] {
+        assert!(seen.contains(op), "{op} not in {seen:?}");
+    }
+    all.extend(seen);
     assert_eq!(policy_check(dir.path(), &config, &all), "ok");
 
     // Source by source: each one's statements against its own calls.
-    let text = std::fs::read_to_string(&config).unwrap();
-    let (aws, sections) = text.split_once("[sources.").unwrap();
+    let (aws, sections) = sources.split_once("[sources.").unwrap();
     for section in sections.split("[sources.") {
         let name = section.split(']').next().unwrap();
         let ops = &called[name];
@@ -189,7 +307,9 @@ fn policy_check(dir: &Path, config: &Path, called: &BTreeSet<String>) -> String 
         .map(|a| a.as_str().unwrap())
         .collect();
     for op in called {
-        let needs = justified(op)[0];
+        let Some(&needs) = justified(op).first() else {
+            continue; // needs no permission
+        };
         if !allowed.contains(needs) {
             return format!("{op} needs {needs}, which the policy does not allow");
         }

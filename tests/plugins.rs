@@ -1,56 +1,33 @@
 //! WebAssembly rule plugins end to end: the bundled plugins on the demo data, the sandbox
-//! against misbehaving plugins, config validation, interface versions, the compile cache and
-//! the authoring commands. Plugins are built here with `cargo build --target wasm32-wasip2
-//! --release` into target/wasm (scripts/test.sh installs the target).
+//! against misbehaving plugins, config validation, interface versions (0.2 and the frozen
+//! 0.1), the compile cache, rules written in Python and the authoring commands. Rust plugins
+//! are built here with `cargo build --target wasm32-wasip2 --release` into target/wasm, Python
+//! ones with componentize-py from the test venv into target/python (scripts/test.sh installs
+//! both).
 
+#[path = "plugins/builds.rs"]
+mod builds;
 mod common;
 
+use builds::*;
 use common::*;
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::{Mutex, OnceLock};
 
-/// Builds the plugin crate in `dir` (relative to the repository) once per test process and
-/// returns its `.wasm`.
-fn plugin(dir: &str) -> PathBuf {
-    static BUILT: OnceLock<Mutex<HashMap<String, PathBuf>>> = OnceLock::new();
-    let built = BUILT.get_or_init(Default::default);
-    let mut built = built.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(path) = built.get(dir) {
-        return path.clone();
-    }
-    let manifest = repo().join(dir).join("Cargo.toml");
-    let target = repo().join("target/wasm");
-    let out = run(Command::new(cargo())
-        .args([
-            "build",
-            "--release",
-            "--locked",
-            "--target",
-            "wasm32-wasip2",
-        ])
-        .arg("--manifest-path")
-        .arg(&manifest)
-        .arg("--target-dir")
-        .arg(&target));
+/// Runs a Python rule's own tests natively (`python -m unittest` in `dir`), with `paths` on
+/// PYTHONPATH.
+fn python_unittests(dir: &Path, paths: &[PathBuf]) {
+    let out = run(Command::new(python())
+        .args(["-m", "unittest"])
+        .current_dir(dir)
+        .env("PYTHONPATH", std::env::join_paths(paths).unwrap())
+        .env("PYTHONDONTWRITEBYTECODE", "1"));
     assert!(
         out.status.success(),
-        "building {dir} failed (is the wasm32-wasip2 target installed? scripts/test.sh installs it)"
+        "the rule's own tests in {}: {}",
+        dir.display(),
+        stderr(&out)
     );
-    let name = Path::new(dir)
-        .file_name()
-        .unwrap()
-        .to_string_lossy()
-        .replace('-', "_");
-    let wasm = target.join(format!("wasm32-wasip2/release/{name}.wasm"));
-    assert!(wasm.exists(), "{} missing", wasm.display());
-    built.insert(dir.to_string(), wasm.clone());
-    wasm
-}
-
-fn cargo() -> String {
-    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
 }
 
 /// A costwatch command sharing one compile cache across this test run.
@@ -183,7 +160,7 @@ fn misbehaving_plugins_fail_clearly_and_builtins_still_alert() {
             "memory_mb = 64",
             "ran out of memory: it tried to grow past its 64 MiB limit",
         ),
-        ("panic", "", "panicked: panicked at src/lib.rs"),
+        ("panic", "", "panicked: index out of bounds"),
         ("stack", "", "overflowed its stack"),
         (
             "error",
@@ -217,7 +194,8 @@ fn misbehaving_plugins_fail_clearly_and_builtins_still_alert() {
             "{mode}: the built-in rules still alert: {summary}"
         );
         if mode == "panic" {
-            assert!(summary.contains("index out of bounds"), "{summary}");
+            // The SDK's crash report: the panic's own message and where.
+            assert!(summary.contains("(at src/lib.rs:"), "{summary}");
         }
         // The digest tells the team too.
         let emls = eml_files(&dir.path().join("outbox"));
@@ -317,6 +295,97 @@ fn a_plugin_named_without_a_path_is_found_in_plugin_dir() {
 }
 
 #[test]
+fn typed_settings_are_checked_by_kind_and_bounds() {
+    let wasm = plugin("plugins/nat-gateway");
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        // The host checks kinds against the schema; the rule its bounds.
+        (
+            "window_days = 0",
+            "window_days = 0: not a positive whole number of days",
+        ),
+        ("k = \"high\"", "k = \"high\": not a number"),
+        ("window_days = 7", "window_days = 7: must be at least 14"),
+    ];
+    for (setting, expected) in cases {
+        let config = config_with_rules(
+            dir.path(),
+            &format!(
+                "[[rules]]\nplugin = {:?}\nconfig = {{ {setting} }}\n",
+                wasm.display().to_string()
+            ),
+        );
+        let out = run(cw(dir.path()).args(["run", "--config"]).arg(&config));
+        assert_eq!(out.status.code(), Some(3), "{setting}");
+        let err = stderr(&out);
+        assert!(
+            err.contains("rule \"nat-gateway\"") && err.contains(expected),
+            "{setting}: {err}"
+        );
+    }
+    // A setting of the right kind (an integer for a number) reaches the rule.
+    let out = run(cw(dir.path())
+        .args(["rule", "test"])
+        .arg(&wasm)
+        .arg("--data")
+        .arg(demo_data())
+        .args(["--set", "critical_monthly=1000000", "--format", "json"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let found = alerts(&out);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["severity"], "warning", "critical no more");
+}
+
+#[test]
+fn interface_0_1_plugins_keep_running() {
+    let wasm = plugin("tests/plugins/interface-0-1");
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(cw(dir.path())
+        .args(["rule", "test"])
+        .arg(&wasm)
+        .arg("--data")
+        .arg(demo_data())
+        .args(["--from", "2026-03-01", "--format", "json"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let found = alerts(&out);
+    assert!(
+        found
+            .iter()
+            .any(|a| a["rule"] == "legacy" && a["usage_type"] == "USE1-NatGateway-Bytes"),
+        "{found:?}"
+    );
+    // Its settings, TOML text in 0.1, are shown and checked by the plugin itself.
+    let config = config_with_rules(
+        dir.path(),
+        &format!(
+            "[[rules]]\nplugin = {:?}\nconfig = {{ ratio = 4 }}\n",
+            wasm.display().to_string()
+        ),
+    );
+    let out = run(cw(dir.path())
+        .args(["rule", "list", "--config"])
+        .arg(&config));
+    let listed = stdout(&out);
+    assert!(
+        listed.contains("plugin for costwatch:rule@0.1.0")
+            && listed.contains("config.ratio = 4 (default 3.0)  [number] times the median"),
+        "{listed}"
+    );
+    let out = run(cw(dir.path())
+        .args(["rule", "test"])
+        .arg(&wasm)
+        .arg("--data")
+        .arg(demo_data())
+        .args(["--set", "ratio=\"x\""]));
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        stderr(&out).contains("bad config: ratio = \"x\": not a number"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
 fn plugin_paths_are_relative_to_the_config_file() {
     let wasm = plugin("plugins/nat-gateway");
     let dir = tempfile::tempdir().unwrap();
@@ -342,10 +411,11 @@ fn wrong_interface_version_says_which_version_to_build_against() {
         .arg(demo_data()));
     assert_eq!(out.status.code(), Some(3));
     let err = stderr(&out);
+    // The remedy names the interface to build for and the plugin's language.
     assert!(
-        err.contains("was built for costwatch:rule@1.0.0")
-            && err.contains("this costwatch runs costwatch:rule@0.1.0")
-            && err.contains("rebuild it with the costwatch-rule SDK"),
+        err.contains("future_version.wasm (Rust) was built for costwatch:rule@1.0.0")
+            && err.contains("this costwatch runs costwatch:rule@0.2.0 and 0.1.x plugins")
+            && err.contains("rebuild it for costwatch:rule@0.2.0 (wit/v0.2.0) with the Rust SDK"),
         "{err}"
     );
 }
@@ -381,7 +451,8 @@ fn second_load_comes_from_the_compile_cache() {
     );
     assert!(
         first.contains("container-insights   0.1.0    plugin ")
-            && first.contains("config.short_days = 14"),
+            && first.contains("Rust plugin for costwatch:rule@0.2.0")
+            && first.contains("config.short_days = 14  [days, at least 4] Recent window"),
         "{first}"
     );
     let second = list();
@@ -426,4 +497,144 @@ fn rule_new_scaffolds_a_plugin_that_builds_tests_and_runs() {
     // Scaffolding over an existing crate is refused.
     let again = run(cw(dir.path()).args(["rule", "new", "big-days"]));
     assert_eq!(again.status.code(), Some(3));
+}
+
+#[test]
+fn python_rule_builds_with_componentize_py_and_runs_on_the_demo_data() {
+    let app = repo().join("examples/python-week-over-week");
+    python_unittests(&app, &[python_sdk()]);
+    let wasm = python_plugin(
+        &app,
+        &repo().join("wit/v0.2.0"),
+        &[python_sdk()],
+        "week_over_week",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(cw(dir.path())
+        .args(["rule", "test"])
+        .arg(&wasm)
+        .arg("--data")
+        .arg(demo_data())
+        .args(["--format", "json"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let found = alerts(&out);
+    let seen: Vec<(&str, &str)> = found
+        .iter()
+        .map(|a| {
+            assert_eq!(a["rule"], "week-over-week", "{a}");
+            (
+                a["usage_type"].as_str().unwrap(),
+                a["data_day"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    // The planted creep and spike, and no false alarm while the first five weeks of data
+    // arrive (days before 2026-01-01 are unknown, not zero).
+    assert_eq!(
+        seen,
+        [
+            ("USE1-CW:MetricMonitorUsage", "2026-02-28"),
+            ("USE1-NatGateway-Bytes", "2026-03-18")
+        ],
+        "{found:?}"
+    );
+    let config = config_with_rules(
+        dir.path(),
+        &format!(
+            "[[rules]]\nplugin = {:?}\nconfig = {{ weeks = 3 }}\n",
+            wasm.display().to_string()
+        ),
+    );
+    let out = run(cw(dir.path())
+        .args(["rule", "list", "--config"])
+        .arg(&config));
+    let listed = stdout(&out);
+    assert!(
+        listed.contains("Python plugin for costwatch:rule@0.2.0")
+            && listed.contains("config.weeks = 3 (default 4)  [days, 1 to 4]"),
+        "{listed}"
+    );
+    // The rule's own check of its bounds, in its words.
+    let out = run(cw(dir.path())
+        .args(["rule", "test"])
+        .arg(&wasm)
+        .arg("--data")
+        .arg(demo_data())
+        .args(["--set", "weeks=6"]));
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        stderr(&out).contains("bad config: weeks = 6: must be at most 4"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn python_exceptions_and_memory_fail_in_the_guests_own_words() {
+    let app = repo().join("tests/plugins/python-misbehave");
+    let wasm = python_plugin(
+        &app,
+        &repo().join("wit/v0.2.0"),
+        &[python_sdk()],
+        "python_misbehave",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let test = |args: &[&str]| {
+        run(cw(dir.path())
+            .args(["rule", "test"])
+            .arg(&wasm)
+            .arg("--data")
+            .arg(demo_data())
+            .args(["--from", "2026-03-19", "--to", "2026-03-19"])
+            .args(args))
+    };
+    let out = test(&["--set", "mode=\"raise\""]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("plugin python_misbehave.wasm raised ValueError: no baseline for USE1-")
+            && err.contains("(at app.py:")
+            && err.contains(" in check)"),
+        "{err}"
+    );
+    // Out of memory even one series at a time: batches are halved down to one, then it fails.
+    let out = test(&["--set", "mode=\"hog\"", "--memory-mb", "96"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("ran out of memory: it tried to grow past its 96 MiB limit"),
+        "{}",
+        stderr(&out)
+    );
+    let out = test(&["--set", "mode=\"sideways\""]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        stderr(&out).contains("mode = 'sideways': use one of raise, hog, sum"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn rule_new_scaffolds_a_python_rule_that_tests_builds_and_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(cw(dir.path()).args(["rule", "new", "big-days-py", "--lang", "python"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let app = dir.path().join("big-days-py");
+    // Self-contained: its helpers and interface are in the folder.
+    python_unittests(&app, &[]);
+    let wasm = python_plugin(&app, &app.join("wit"), &[], "big_days_py");
+    let out = run(cw(dir.path())
+        .args(["rule", "test"])
+        .arg(&wasm)
+        .arg("--data")
+        .arg(demo_data())
+        .args(["--format", "json"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let found = alerts(&out);
+    assert!(
+        found
+            .iter()
+            .any(|a| a["rule"] == "big-days-py" && a["usage_type"] == "USE1-NatGateway-Bytes"),
+        "{found:?}"
+    );
 }

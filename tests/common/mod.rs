@@ -182,6 +182,12 @@ pub fn http(port: u16, method: &str, path: &str, body: &str) -> (u16, String) {
         body.len()
     )
     .unwrap();
+    // Nothing more to send: werkzeug, after answering, drains what it thinks is left of the
+    // request until the client closes, and would otherwise wait on this read forever.
+    stream.shutdown(std::net::Shutdown::Write).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(60)))
+        .unwrap();
     let mut answer = String::new();
     stream.read_to_string(&mut answer).unwrap();
     let status = answer

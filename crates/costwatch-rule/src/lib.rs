@@ -1,72 +1,97 @@
-//! SDK for costwatch rule plugins.
+//! SDK for costwatch rule plugins (interface `costwatch:rule@0.2.0`).
 //!
-//! A rule is one type implementing [`Rule`], exported with [`export_rule!`], built with
-//! `cargo build --target wasm32-wasip2 --release` (a `cdylib` on that target is already a
-//! WebAssembly component). The host pushes each evaluated day's series to
-//! [`Rule::evaluate`] as dense daily arrays; the rule returns [`Finding`]s.
+//! A rule is a struct of settings declared with [`settings!`], implementing [`Rule`] (usually
+//! just [`Rule::info`] and [`Rule::check`], which sees one series at a time), exported with
+//! [`export_rule!`] and built with `cargo build --target wasm32-wasip2 --release` (a `cdylib`
+//! on that target is already a WebAssembly component). The host pushes each evaluated day's
+//! series as dense daily arrays; the rule returns [`Finding`]s.
 //!
 //! ```
 //! use costwatch_rule::*;
 //!
-//! struct Big { limit: f64 }
+//! settings! {
+//!     /// Days above a fixed limit.
+//!     pub struct Big {
+//!         /// Dollars per day that fire.
+//!         limit: number = 100.0, min 0.0;
+//!     }
+//! }
 //!
 //! impl Rule for Big {
 //!     fn info() -> Info {
 //!         Info::new("big-days", env!("CARGO_PKG_VERSION"), "days above a fixed limit")
 //!     }
-//!     fn from_config(config: &mut Config) -> Result<Self, RuleError> {
-//!         Ok(Big { limit: config.number("limit", 100.0, "dollars per day")? })
-//!     }
-//!     fn evaluate(&self, ctx: &Context, batch: &[Series]) -> Result<Vec<Finding>, RuleError> {
-//!         Ok(batch.iter().filter(|s| s.last() > self.limit).map(|s| {
+//!     fn check(&self, ctx: &Context, s: &Series) -> Option<Finding> {
+//!         (s.last() > self.limit).then(|| {
 //!             Finding::new(&s.key, Severity::Warning, s.last(), self.limit,
 //!                 format!("{} cost {} on {}", s.key.label(), money(s.last()), ctx.day))
-//!         }).collect())
+//!         })
 //!     }
 //! }
 //!
 //! export_rule!(Big);
+//!
+//! let found = testing::run::<Big>(&[], &testing::context("2026-03-18"), &[testing::series(&[5.0, 150.0])]);
+//! assert_eq!(found.unwrap().len(), 1);
 //! ```
 //!
 //! The algorithms of costwatch's built-in rules are here too ([`detect`], [`stats`]), so a
 //! plugin can reuse exactly what the host runs natively.
 
 pub mod bindings {
-    //! Generated from `wit/v0.1.0` (`costwatch:rule@0.1.0`); documented in the WIT file.
+    //! Generated from `wit/v0.2.0` (`costwatch:rule@0.2.0`); documented in the WIT file.
     #![allow(missing_docs)]
     wit_bindgen::generate!({
         world: "rule-plugin",
-        path: "../../wit/v0.1.0",
+        path: "../../wit/v0.2.0",
         pub_export_macro: true,
         default_bindings_module: "costwatch_rule::bindings",
     });
 }
 
-mod config;
+#[doc(hidden)]
+pub mod __export;
 mod log;
+mod settings;
+pub mod testing;
 
 pub use bindings::costwatch::rule::types::{
-    Action, Context, Dimension, Finding, Needs, RuleError, RuleInfo, Series, SeriesKey, Setting,
-    Severity,
+    Action, Context, Crash, Dimension, Finding, Needs, RuleError, RuleInfo, Series, SeriesKey,
+    Setting, SettingKind, Severity, Value,
 };
-pub use config::Config;
 pub use costwatch_detect as detect;
+/// `$1,234.56` style, as costwatch prints money (the host's own formatting).
+pub use costwatch_detect::money;
 pub use costwatch_detect::{DAYS_PER_MONTH, DailySeries, Detection, Params, stats};
 pub use log::{debug, error, info, warn};
+pub use settings::{Config, SettingType, Settings};
 
 /// The interface version this SDK builds plugins for.
-pub const INTERFACE: &str = "costwatch:rule@0.1.0";
+pub const INTERFACE: &str = "costwatch:rule@0.2.0";
 
-/// A detection rule. Each host call gets a fresh instance, so a rule keeps no state between
-/// calls: [`Rule::from_config`] builds it from its `config` table every time.
-pub trait Rule: Sized {
+/// A detection rule: a struct of [`settings!`] the host builds from the rule's `config`
+/// table on every call (each call runs in a fresh instance, so a rule keeps no state).
+pub trait Rule: Settings {
     /// Id, version, description and what data the rule needs.
     fn info() -> Info;
-    /// Reads the rule's settings with [`Config`]'s typed getters (which also describe them to
-    /// `costwatch rule list`). Unknown keys are rejected after this returns.
-    fn from_config(config: &mut Config) -> Result<Self, RuleError>;
+
+    /// Checks how the settings combine (each one is already checked against its kind and
+    /// bounds); runs before any data is read and on every call.
+    fn validate(&self) -> Result<(), RuleError> {
+        Ok(())
+    }
+
+    /// The finding for one series on `ctx.day`, if any. The default [`Rule::evaluate`] calls
+    /// it for every series of the batch.
+    fn check(&self, ctx: &Context, series: &Series) -> Option<Finding> {
+        let _ = (ctx, series);
+        None
+    }
+
     /// Evaluates `ctx.day` (the last value of every series) for one batch of series.
-    fn evaluate(&self, ctx: &Context, batch: &[Series]) -> Result<Vec<Finding>, RuleError>;
+    fn evaluate(&self, ctx: &Context, batch: &[Series]) -> Result<Vec<Finding>, RuleError> {
+        Ok(batch.iter().filter_map(|s| self.check(ctx, s)).collect())
+    }
 }
 
 /// What a rule is and what it needs; see [`Rule::info`].
@@ -124,10 +149,16 @@ impl Series {
         self.amounts.last().copied().unwrap_or(0.0)
     }
 
-    /// The series as the built-in detectors take it.
+    /// The days costwatch has data for, from the first one to the evaluated day: baselines
+    /// read these, since the zeros before them are unknown days, not days without spend.
+    pub fn known(&self) -> &[f64] {
+        &self.amounts[(self.known_from as usize).min(self.amounts.len())..]
+    }
+
+    /// The known days as the built-in detectors take them (what the built-in rules pass).
     pub fn daily(&self, weekday: u8) -> DailySeries<'_> {
         DailySeries {
-            amounts: &self.amounts,
+            amounts: self.known(),
             last_weekday: weekday,
         }
     }
@@ -158,11 +189,38 @@ impl SeriesKey {
         }
         out
     }
+
+    /// `account 111122223333 us-east-1`, or `(all regions)` for a series summing them.
+    pub fn place(&self) -> String {
+        let region = if self.region.is_empty() {
+            "(all regions)"
+        } else {
+            &self.region
+        };
+        format!("account {} {region}", self.account)
+    }
+}
+
+/// Dollars a month from dollars a day (costwatch counts [`DAYS_PER_MONTH`] days a month).
+pub fn monthly(per_day: f64) -> f64 {
+    per_day * DAYS_PER_MONTH
+}
+
+impl Severity {
+    /// Info below `warning_at` dollars a month, critical from `critical_at`, else warning:
+    /// how the built-in rules grade a finding.
+    pub fn from_impact(monthly_impact: f64, warning_at: f64, critical_at: f64) -> Self {
+        let params = costwatch_detect::SeverityParams {
+            warning_monthly: warning_at,
+            critical_monthly: critical_at,
+        };
+        severity(params.classify(monthly_impact))
+    }
 }
 
 impl Finding {
-    /// A finding for `key`; the monthly impact is `(observed - expected) × 30.4`, the score 0,
-    /// no detail, action notify.
+    /// A finding for `key`; the monthly impact is [`monthly`]`(observed - expected)`, the
+    /// score 0, no detail, action notify.
     pub fn new(
         key: &SeriesKey,
         severity: Severity,
@@ -176,7 +234,7 @@ impl Finding {
             observed,
             expected,
             score: 0.0,
-            monthly_impact: (observed - expected) * DAYS_PER_MONTH,
+            monthly_impact: monthly(observed - expected),
             message: message.into(),
             detail: None,
             action: Action::Notify,
@@ -226,64 +284,7 @@ pub fn severity(s: detect::Severity) -> Severity {
     }
 }
 
-/// `$1,234.56` style, as costwatch prints money (the host's own formatting).
-pub use costwatch_detect::money;
-
-#[doc(hidden)]
-pub mod __export {
-    //! What [`export_rule!`](crate::export_rule) expands to call.
-    use super::*;
-
-    /// Sends panic messages to the host log (the plugin's stderr is captured too, but the
-    /// log names the rule and survives the trap that follows).
-    fn init() {
-        static ONCE: std::sync::Once = std::sync::Once::new();
-        ONCE.call_once(|| {
-            std::panic::set_hook(Box::new(|info| {
-                crate::error(&format!("panicked: {info}"));
-            }))
-        });
-    }
-
-    pub fn info<R: Rule>() -> RuleInfo {
-        init();
-        let info = R::info();
-        let mut config = Config::new(Vec::new());
-        // Reading an empty config records every setting with its default.
-        let _ = R::from_config(&mut config);
-        RuleInfo {
-            id: info.id,
-            version: info.version,
-            description: info.description,
-            config_schema: config.schema().to_vec(),
-            needs: Needs {
-                history_days: info.history_days,
-                dimensions: info.dimensions,
-                usage_types: info.usage_types,
-            },
-        }
-    }
-
-    pub fn validate<R: Rule>(entries: Vec<(String, String)>) -> Result<(), RuleError> {
-        init();
-        build::<R>(entries).map(|_| ())
-    }
-
-    pub fn evaluate<R: Rule>(ctx: Context, batch: Vec<Series>) -> Result<Vec<Finding>, RuleError> {
-        init();
-        let rule = build::<R>(ctx.config.clone())?;
-        rule.evaluate(&ctx, &batch)
-    }
-
-    fn build<R: Rule>(entries: Vec<(String, String)>) -> Result<R, RuleError> {
-        let mut config = Config::new(entries);
-        let rule = R::from_config(&mut config)?;
-        config.finish()?;
-        Ok(rule)
-    }
-}
-
-/// Exports a [`Rule`] as the plugin's implementation of `costwatch:rule@0.1.0`.
+/// Exports a [`Rule`] as the plugin's implementation of `costwatch:rule@0.2.0`.
 #[macro_export]
 macro_rules! export_rule {
     ($rule:ty) => {
@@ -298,7 +299,7 @@ macro_rules! export_rule {
                 $crate::__export::info::<$rule>()
             }
             fn validate_config(
-                config: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
+                config: ::std::vec::Vec<(::std::string::String, $crate::Value)>,
             ) -> ::std::result::Result<(), $crate::RuleError> {
                 $crate::__export::validate::<$rule>(config)
             }
@@ -326,7 +327,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn money_and_labels() {
+    fn money_labels_and_severity() {
         assert_eq!(money(1234.5), "$1,234.50");
         let key = SeriesKey {
             account: "1".into(),
@@ -339,5 +340,22 @@ mod tests {
             key.label(),
             "AmazonCloudWatch USE1-CW:MetricMonitorUsage in account 1 (us-east-1)"
         );
+        assert_eq!(Severity::from_impact(99.0, 100.0, 1000.0), Severity::Info);
+        assert_eq!(
+            Severity::from_impact(100.0, 100.0, 1000.0),
+            Severity::Warning
+        );
+        assert_eq!(
+            Severity::from_impact(5e3, 100.0, 1000.0),
+            Severity::Critical
+        );
+    }
+
+    #[test]
+    fn known_days_leave_out_the_unknown_start() {
+        let mut s = testing::series(&[0.0, 0.0, 4.0, 5.0]);
+        s.known_from = 2;
+        assert_eq!(s.known(), &[4.0, 5.0]);
+        assert_eq!(s.daily(0).amounts.len(), 2);
     }
 }

@@ -9,11 +9,18 @@
 use costwatch_rule::stats::median;
 use costwatch_rule::*;
 
-pub struct WeekendIdle {
-    weeks: usize,
-    usual_weekend_share: f64,
-    alert_share: f64,
-    min_daily: f64,
+settings! {
+    /// Compute left running over a weekend.
+    pub struct WeekendIdle {
+        /// Past weeks compared (the rule asks for 35 days).
+        weeks: days = 4, max 4;
+        /// Weekends usually cost at most this share of a weekday (else the account runs all week).
+        usual_weekend_share: number = 0.5, min 0.0;
+        /// Alert when this weekend day reaches this share of a weekday.
+        alert_share: number = 0.8, min 0.0;
+        /// Ignore weekend days cheaper than this (dollars).
+        min_daily: number = 20.0, min 0.0;
+    }
 }
 
 impl Rule for WeekendIdle {
@@ -29,49 +36,23 @@ impl Rule for WeekendIdle {
         .usage_types(&["*BoxUsage*", "*InstanceUsage*", "*SpotUsage*"])
     }
 
-    fn from_config(c: &mut Config) -> Result<Self, RuleError> {
-        let rule = Self {
-            weeks: c.days("weeks", 4, "past weeks compared")? as usize,
-            usual_weekend_share: c.number(
-                "usual_weekend_share",
-                0.5,
-                "weekends usually cost at most this share of a weekday (else the account runs all week)",
-            )?,
-            alert_share: c.number("alert_share", 0.8, "alert when this weekend day reaches this share of a weekday")?,
-            min_daily: c.number("min_daily", 20.0, "ignore weekend days cheaper than this (dollars)")?,
-        };
-        if rule.weeks > 4 {
-            return Err(RuleError::BadConfig(
-                "weeks: at most 4 (the rule asks for 35 days)".into(),
-            ));
-        }
-        Ok(rule)
-    }
-
-    fn evaluate(&self, ctx: &Context, batch: &[Series]) -> Result<Vec<Finding>, RuleError> {
+    fn check(&self, ctx: &Context, s: &Series) -> Option<Finding> {
         // Saturday = 5, Sunday = 6.
         if ctx.weekday < 5 {
-            return Ok(Vec::new());
+            return None;
         }
-        Ok(batch.iter().filter_map(|s| self.check(ctx, s)).collect())
-    }
-}
-
-impl WeekendIdle {
-    fn check(&self, ctx: &Context, s: &Series) -> Option<Finding> {
-        let n = s.amounts.len();
-        let today = s.last();
+        // Known days only: before the account's first billing day a weekend is not cheap.
+        let known = s.known();
+        let (n, today) = (known.len(), s.last());
         let needed = self.weeks * 7 + 1;
         if n < needed || today < self.min_daily {
             return None;
         }
         // Index i is `n - 1 - i` days before today; weekday of index i counts back from today's.
         let weekday = |i: usize| (ctx.weekday as usize + 7 * 5 - (n - 1 - i) % 7) % 7;
-        let past = &s.amounts[n - needed..n - 1];
-        let offset = n - needed;
         let (mut weekdays, mut weekends) = (Vec::new(), Vec::new());
-        for (j, &x) in past.iter().enumerate() {
-            if weekday(offset + j) >= 5 {
+        for (i, &x) in known.iter().enumerate().take(n - 1).skip(n - needed) {
+            if weekday(i) >= 5 {
                 weekends.push(x);
             } else {
                 weekdays.push(x);
@@ -81,10 +62,8 @@ impl WeekendIdle {
         if weekday_cost.is_nan()
             || weekday_cost <= 0.0
             || weekend_cost > self.usual_weekend_share * weekday_cost
+            || today < self.alert_share * weekday_cost
         {
-            return None;
-        }
-        if today < self.alert_share * weekday_cost {
             return None;
         }
         let day_name = if ctx.weekday == 5 {
@@ -103,6 +82,7 @@ impl WeekendIdle {
         );
         Some(
             Finding::new(&s.key, Severity::Info, today, weekend_cost, message)
+                // About 8.7 weekend days a month.
                 .monthly_impact((today - weekend_cost) * 8.7)
                 .score(today / weekend_cost.max(0.01))
                 .detail("Check the instances and databases that the weekend shutdown schedule normally stops."),
@@ -116,21 +96,8 @@ export_rule!(WeekendIdle);
 mod tests {
     use super::*;
 
-    fn series(amounts: Vec<f64>) -> Series {
-        Series {
-            key: SeriesKey {
-                account: "111122223333".into(),
-                service: String::new(),
-                service_name: String::new(),
-                usage_type: String::new(),
-                region: "us-east-1".into(),
-            },
-            amounts,
-        }
-    }
-
     /// 35 days ending on a Saturday: weekdays $100, weekends $10, then today.
-    fn weeks(today: f64) -> Vec<f64> {
+    fn weeks(today: f64) -> Series {
         let mut xs: Vec<f64> = (0..34)
             .map(|i| {
                 let weekday = (5 + 7 * 5 - (34 - i) % 7) % 7;
@@ -138,28 +105,33 @@ mod tests {
             })
             .collect();
         xs.push(today);
-        xs
+        testing::series(&xs)
     }
 
     #[test]
     fn forgotten_weekend_fires_usual_weekend_does_not() {
-        let rule = WeekendIdle::from_config(&mut Config::new(Vec::new())).unwrap();
-        let saturday = Context {
-            day: "2026-03-14".into(),
-            weekday: 5,
-            config: Vec::new(),
-        };
-        assert!(
-            rule.evaluate(&saturday, &[series(weeks(11.0))])
-                .unwrap()
-                .is_empty()
-        );
-        let found = rule.evaluate(&saturday, &[series(weeks(95.0))]).unwrap();
+        let saturday = testing::context("2026-03-14");
+        assert_eq!(saturday.weekday, 5);
+        let quiet = testing::run::<WeekendIdle>(&[], &saturday, &[weeks(11.0)]).unwrap();
+        assert!(quiet.is_empty());
+        let found = testing::run::<WeekendIdle>(&[], &saturday, &[weeks(95.0)]).unwrap();
         assert_eq!(found.len(), 1, "{found:?}");
         assert!(
             found[0].message.contains("Saturday"),
             "{}",
             found[0].message
+        );
+    }
+
+    #[test]
+    fn days_before_the_first_billing_day_are_unknown_not_cheap() {
+        let mut s = weeks(95.0);
+        s.amounts[..20].fill(0.0);
+        s.known_from = 20;
+        let found = testing::run::<WeekendIdle>(&[], &testing::context("2026-03-14"), &[s]);
+        assert!(
+            found.unwrap().is_empty(),
+            "two weeks known: too few to compare"
         );
     }
 }

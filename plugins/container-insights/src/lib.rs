@@ -16,18 +16,32 @@ const PRICE_PER_METRIC_MONTH: f64 = 0.30;
 /// CloudWatch Logs standard ingestion per GB (us-east-1).
 const PRICE_PER_LOG_GB: f64 = 0.50;
 
-pub struct ContainerInsights {
-    short_days: usize,
-    long_days: usize,
-    level_days: usize,
-    min_daily: f64,
-    min_growth: f64,
-    trend_ratio: f64,
-    min_rise: f64,
-    min_monthly_impact: f64,
-    warning_monthly: f64,
-    critical_monthly: f64,
-    budget_headroom: f64,
+settings! {
+    /// CloudWatch metrics and log ingestion creeping up.
+    pub struct ContainerInsights {
+        /// Recent window whose growth is measured.
+        short_days: days = 14, min 4;
+        /// Window before it that gives the normal trend.
+        long_days: days = 56, min 14;
+        /// Days whose median is the current level (at most short_days).
+        level_days: days = 7;
+        /// No finding below this cost per day (dollars).
+        min_daily: number = 2.0, min 0.0;
+        /// Minimum recent growth per day relative to the long-window level (0.01 = 1%/day).
+        min_growth: number = 0.01, min 0.0;
+        /// The recent slope must be this many times the long-window slope.
+        trend_ratio: number = 2.0, min 0.0;
+        /// Minimum rise of the level over the long-window trend, relative.
+        min_rise: number = 0.15, min 0.0;
+        /// No finding below this estimated extra cost per month (dollars).
+        min_monthly_impact: number = 20.0, min 0.0;
+        /// Monthly impact from which it is a warning.
+        warning_monthly: number = 100.0;
+        /// Monthly impact from which it is critical.
+        critical_monthly: number = 1000.0;
+        /// Warnings and above propose a budget alert at the current monthly run rate plus this share.
+        budget_headroom: number = 0.2, min 0.0;
+    }
 }
 
 impl Rule for ContainerInsights {
@@ -47,63 +61,24 @@ impl Rule for ContainerInsights {
         .usage_types(&["*CW:MetricMonitorUsage", "*DataProcessing-Bytes"])
     }
 
-    fn from_config(c: &mut Config) -> Result<Self, RuleError> {
-        let rule = Self {
-            short_days: c.days("short_days", 14, "recent window whose growth is measured")? as usize,
-            long_days: c.days("long_days", 56, "window before it that gives the normal trend")? as usize,
-            level_days: c.days("level_days", 7, "days whose median is the current level")? as usize,
-            min_daily: c.number("min_daily", 2.0, "no finding below this cost per day (dollars)")?,
-            min_growth: c.number(
-                "min_growth",
-                0.01,
-                "minimum recent growth per day relative to the long-window level (0.01 = 1%/day)",
-            )?,
-            trend_ratio: c.number(
-                "trend_ratio",
-                2.0,
-                "the recent slope must be this many times the long-window slope",
-            )?,
-            min_rise: c.number(
-                "min_rise",
-                0.15,
-                "minimum rise of the level over the long-window trend, relative",
-            )?,
-            min_monthly_impact: c.number(
-                "min_monthly_impact",
-                20.0,
-                "no finding below this estimated extra cost per month (dollars)",
-            )?,
-            warning_monthly: c.number("warning_monthly", 100.0, "monthly impact from which it is a warning")?,
-            critical_monthly: c.number("critical_monthly", 1000.0, "monthly impact from which it is critical")?,
-            budget_headroom: c.number(
-                "budget_headroom",
-                0.2,
-                "warnings and above propose a budget alert at the current monthly run rate plus this share",
-            )?,
-        };
-        if rule.short_days < 4 || rule.level_days > rule.short_days {
+    fn validate(&self) -> Result<(), RuleError> {
+        if self.level_days > self.short_days {
             return Err(RuleError::BadConfig(
-                "short_days must be at least 4 and at least level_days".into(),
+                "level_days must be at most short_days".into(),
             ));
         }
-        if rule.long_days < 14 {
-            return Err(RuleError::BadConfig("long_days must be at least 14".into()));
-        }
-        Ok(rule)
+        Ok(())
     }
 
-    fn evaluate(&self, _ctx: &Context, batch: &[Series]) -> Result<Vec<Finding>, RuleError> {
-        Ok(batch
-            .iter()
-            .filter(|s| s.key.service.is_empty() || s.key.service == "AmazonCloudWatch")
-            .filter_map(|s| self.check(s))
-            .collect())
+    fn check(&self, _ctx: &Context, s: &Series) -> Option<Finding> {
+        let cloudwatch = s.key.service.is_empty() || s.key.service == "AmazonCloudWatch";
+        cloudwatch.then(|| self.creep(s)).flatten()
     }
 }
 
 impl ContainerInsights {
-    fn check(&self, s: &Series) -> Option<Finding> {
-        let xs = &s.amounts;
+    fn creep(&self, s: &Series) -> Option<Finding> {
+        let xs = s.known();
         if xs.len() < self.short_days + 14 {
             return None;
         }
@@ -133,32 +108,19 @@ impl ContainerInsights {
         }
         // Extra cost per month a month from now if the recent pace goes on, over the trend.
         let in_a_month = level + short_slope * DAYS_PER_MONTH;
-        let monthly_impact = (in_a_month - projected) * DAYS_PER_MONTH;
+        let monthly_impact = monthly(in_a_month - projected);
         if monthly_impact < self.min_monthly_impact {
             return None;
         }
-        let severity = if monthly_impact >= self.critical_monthly {
-            Severity::Critical
-        } else if monthly_impact >= self.warning_monthly {
-            Severity::Warning
-        } else {
-            Severity::Info
-        };
+        let severity =
+            Severity::from_impact(monthly_impact, self.warning_monthly, self.critical_monthly);
         let metrics = s.key.usage_type.contains("MetricMonitorUsage");
         let what = if metrics {
             "CloudWatch custom metrics"
         } else {
             "CloudWatch Logs ingestion"
         };
-        let place = format!(
-            "account {} {}",
-            s.key.account,
-            if s.key.region.is_empty() {
-                "(all regions)"
-            } else {
-                &s.key.region
-            }
-        );
+        let place = s.key.place();
         let message = format!(
             "Creeping {what} in {place}: {}/day now against {}/day before, growing {:.1}%/day over \
              the last {} days ({:.1}× the earlier trend); about {} a month more in a month at this pace.",
@@ -182,9 +144,9 @@ impl ContainerInsights {
                  list metrics by namespace in {place} and look for new high-cardinality dimensions.",
                 s.key.usage_type,
                 money(PRICE_PER_METRIC_MONTH),
-                level * DAYS_PER_MONTH / PRICE_PER_METRIC_MONTH,
-                base * DAYS_PER_MONTH / PRICE_PER_METRIC_MONTH,
-                short_slope * 7.0 * DAYS_PER_MONTH / PRICE_PER_METRIC_MONTH,
+                monthly(level) / PRICE_PER_METRIC_MONTH,
+                monthly(base) / PRICE_PER_METRIC_MONTH,
+                monthly(short_slope * 7.0) / PRICE_PER_METRIC_MONTH,
             )
         } else {
             format!(
@@ -198,7 +160,7 @@ impl ContainerInsights {
             )
         };
         let action = if severity >= Severity::Warning {
-            Action::BudgetAlert((level * DAYS_PER_MONTH * (1.0 + self.budget_headroom)).round())
+            Action::BudgetAlert((monthly(level) * (1.0 + self.budget_headroom)).round())
         } else {
             Action::Notify
         };
@@ -219,35 +181,22 @@ export_rule!(ContainerInsights);
 mod tests {
     use super::*;
 
-    fn series(amounts: Vec<f64>) -> Series {
-        Series {
-            key: SeriesKey {
-                account: "111122223333".into(),
-                service: "AmazonCloudWatch".into(),
-                service_name: "AmazonCloudWatch".into(),
-                usage_type: "USE1-CW:MetricMonitorUsage".into(),
-                region: "us-east-1".into(),
-            },
-            amounts,
-        }
-    }
-
-    fn ctx() -> Context {
-        Context {
-            day: "2026-03-18".into(),
-            weekday: 2,
-            config: Vec::new(),
-        }
-    }
-
-    fn rule() -> ContainerInsights {
-        ContainerInsights::from_config(&mut Config::new(Vec::new())).unwrap()
+    fn metrics(amounts: &[f64]) -> Series {
+        let mut s = testing::series(amounts);
+        s.key = SeriesKey {
+            service: "AmazonCloudWatch".into(),
+            service_name: "AmazonCloudWatch".into(),
+            ..testing::key("USE1-CW:MetricMonitorUsage")
+        };
+        s
     }
 
     #[test]
     fn flat_is_quiet_and_creep_fires() {
+        let ctx = testing::context("2026-03-18");
         let flat: Vec<f64> = (0..90).map(|i| 18.0 + (i % 7) as f64 * 0.3).collect();
-        assert!(rule().evaluate(&ctx(), &[series(flat)]).unwrap().is_empty());
+        let quiet = testing::run::<ContainerInsights>(&[], &ctx, &[metrics(&flat)]).unwrap();
+        assert!(quiet.is_empty());
         let creep: Vec<f64> = (0..90)
             .map(|i| {
                 if i < 70 {
@@ -257,7 +206,7 @@ mod tests {
                 }
             })
             .collect();
-        let found = rule().evaluate(&ctx(), &[series(creep)]).unwrap();
+        let found = testing::run::<ContainerInsights>(&[], &ctx, &[metrics(&creep)]).unwrap();
         assert_eq!(found.len(), 1);
         assert!(
             found[0].message.contains("custom metrics"),
@@ -265,5 +214,15 @@ mod tests {
             found[0].message
         );
         assert!(found[0].detail.as_deref().unwrap().contains("metric-month"));
+    }
+
+    #[test]
+    fn settings_are_checked_alone_and_together() {
+        let bad = testing::rule::<ContainerInsights>(&[("short_days", Value::Days(2))]);
+        assert!(
+            matches!(bad, Err(RuleError::BadConfig(m)) if m == "short_days = 2: must be at least 4")
+        );
+        let bad = testing::rule::<ContainerInsights>(&[("level_days", Value::Days(20))]);
+        assert!(matches!(bad, Err(RuleError::BadConfig(m)) if m.contains("at most short_days")));
     }
 }

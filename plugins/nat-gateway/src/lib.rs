@@ -10,14 +10,24 @@ use costwatch_rule::*;
 /// NAT gateway data processing per GB (us-east-1 and most regions).
 const PRICE_PER_GB: f64 = 0.045;
 
-pub struct NatGateway {
-    window_days: usize,
-    k: f64,
-    min_abs_delta: f64,
-    min_relative: f64,
-    noise_floor: f64,
-    warning_monthly: f64,
-    critical_monthly: f64,
+settings! {
+    /// NAT gateway data-processing spikes.
+    pub struct NatGateway {
+        /// Days before the evaluated day that form the baseline.
+        window_days: days = 28, min 14;
+        /// Minimum robust z-score of the day.
+        k: number = 4.0, min 0.0;
+        /// Minimum excess over the baseline, dollars per day.
+        min_abs_delta: number = 10.0, min 0.0;
+        /// Minimum excess over the baseline, relative.
+        min_relative: number = 0.5, min 0.0;
+        /// Noise is never assumed below this share of the baseline.
+        noise_floor: number = 0.05, min 0.0;
+        /// Monthly impact from which it is a warning.
+        warning_monthly: number = 100.0;
+        /// Monthly impact from which it is critical.
+        critical_monthly: number = 1000.0;
+    }
 }
 
 impl Rule for NatGateway {
@@ -32,112 +42,53 @@ impl Rule for NatGateway {
         .usage_types(&["*NatGateway-Bytes"])
     }
 
-    fn from_config(c: &mut Config) -> Result<Self, RuleError> {
-        Ok(Self {
-            window_days: c.days(
-                "window_days",
-                28,
-                "days before the evaluated day that form the baseline",
-            )? as usize,
-            k: c.number("k", 4.0, "minimum robust z-score of the day")?,
-            min_abs_delta: c.number(
-                "min_abs_delta",
-                10.0,
-                "minimum excess over the baseline, dollars per day",
-            )?,
-            min_relative: c.number(
-                "min_relative",
-                0.5,
-                "minimum excess over the baseline, relative",
-            )?,
-            noise_floor: c.number(
-                "noise_floor",
-                0.05,
-                "noise is never assumed below this share of the baseline",
-            )?,
-            warning_monthly: c.number(
-                "warning_monthly",
-                100.0,
-                "monthly impact from which it is a warning",
-            )?,
-            critical_monthly: c.number(
-                "critical_monthly",
-                1000.0,
-                "monthly impact from which it is critical",
-            )?,
-        })
-    }
-
-    fn evaluate(&self, _ctx: &Context, batch: &[Series]) -> Result<Vec<Finding>, RuleError> {
-        Ok(batch.iter().filter_map(|s| self.check(s)).collect())
-    }
-}
-
-impl NatGateway {
-    fn check(&self, s: &Series) -> Option<Finding> {
-        let history = trailing_before(&s.amounts, 1, self.window_days);
+    fn check(&self, _ctx: &Context, s: &Series) -> Option<Finding> {
+        let history = trailing_before(s.known(), 1, self.window_days);
         // New spend (or a series that only just started) is not a spike.
         if history.iter().filter(|&&x| x > 0.0).count() < 14 {
             return None;
         }
-        let today = s.last();
-        let base = median(history);
+        let (today, base) = (s.last(), median(history));
         let noise = mad(history).max(base * self.noise_floor).max(0.01);
-        let z = (today - base) / noise;
-        let excess = today - base;
+        let (z, excess) = ((today - base) / noise, today - base);
         if z < self.k || excess < self.min_abs_delta || excess < self.min_relative * base {
             return None;
         }
         // Days in a row (ending today) above the bar: a lasting change, not a one-off.
         let bar = base + self.k * noise;
-        let run = trailing(&s.amounts, 7)
+        let run = trailing(s.known(), 7)
             .iter()
             .rev()
             .take_while(|&&x| x >= bar)
             .count();
-        let monthly_impact = excess * DAYS_PER_MONTH;
-        let severity = if monthly_impact >= self.critical_monthly {
-            Severity::Critical
-        } else if monthly_impact >= self.warning_monthly {
-            Severity::Warning
+        let impact = monthly(excess);
+        let place = s.key.place();
+        let in_a_row = if run > 1 {
+            format!(", {run} days in a row")
         } else {
-            Severity::Info
+            String::new()
         };
-        let where_ = format!(
-            "account {} {}",
-            s.key.account,
-            if s.key.region.is_empty() {
-                "(all regions)"
-            } else {
-                &s.key.region
-            }
-        );
         let message = format!(
-            "NAT gateway data processing in {where_} cost {} (about {:.0} GB) against {}/day usually \
-             ({:.1}×){}; about {} a month if it lasts.",
+            "NAT gateway data processing in {place} cost {} (about {:.0} GB) against {}/day usually \
+             ({:.1}×){in_a_row}; about {} a month if it lasts.",
             money(today),
             today / PRICE_PER_GB,
             money(base),
             today / base.max(0.01),
-            if run > 1 {
-                format!(", {run} days in a row")
-            } else {
-                String::new()
-            },
-            money(monthly_impact),
+            money(impact),
         );
         let detail = format!(
-            "About {:.0} GB more than usual went through NAT gateways in {where_}. Usual causes: S3 or \
+            "About {:.0} GB more than usual went through NAT gateways in {place}. Usual causes: S3 or \
              DynamoDB traffic without a gateway VPC endpoint (free), container image pulls from \
              public registries, a new service calling out to the internet, or traffic crossing \
              availability zones to reach a NAT gateway. Group the NAT gateway's VPC flow logs by \
              destination to find it.",
             excess / PRICE_PER_GB
         );
+        let severity = Severity::from_impact(impact, self.warning_monthly, self.critical_monthly);
         Some(
             Finding::new(&s.key, severity, today, base, message)
                 .score(z)
-                .monthly_impact(monthly_impact)
                 .detail(detail),
         )
     }
@@ -149,35 +100,14 @@ export_rule!(NatGateway);
 mod tests {
     use super::*;
 
-    fn series(amounts: Vec<f64>) -> Series {
-        Series {
-            key: SeriesKey {
-                account: "111122223333".into(),
-                service: "AmazonEC2".into(),
-                service_name: String::new(),
-                usage_type: String::new(),
-                region: "us-east-1".into(),
-            },
-            amounts,
-        }
-    }
-
     #[test]
     fn spike_fires_noise_does_not() {
-        let rule = NatGateway::from_config(&mut Config::new(Vec::new())).unwrap();
-        let ctx = Context {
-            day: "2026-03-18".into(),
-            weekday: 2,
-            config: Vec::new(),
-        };
+        let ctx = testing::context("2026-03-18");
         let mut xs: Vec<f64> = (0..34).map(|i| 21.0 + (i % 5) as f64).collect();
-        assert!(
-            rule.evaluate(&ctx, &[series(xs.clone())])
-                .unwrap()
-                .is_empty()
-        );
+        let quiet = testing::run::<NatGateway>(&[], &ctx, &[testing::series(&xs)]).unwrap();
+        assert!(quiet.is_empty());
         xs.push(120.0);
-        let found = rule.evaluate(&ctx, &[series(xs)]).unwrap();
+        let found = testing::run::<NatGateway>(&[], &ctx, &[testing::series(&xs)]).unwrap();
         assert_eq!(found.len(), 1);
         assert!(found[0].message.contains("GB"), "{}", found[0].message);
     }

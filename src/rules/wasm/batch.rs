@@ -1,7 +1,7 @@
 //! What a plugin is pushed: the series it asked for (usage-type patterns, dimensions, history
-//! days) as dense arrays, in batches that fit its memory limit.
+//! days) as dense arrays, each with the first day it has data for.
 
-use super::bindings::costwatch::rule::types::{Dimension, Needs, Series, SeriesKey};
+use super::v0_2::{Dimension, Needs, Series, SeriesKey};
 use crate::rules::Snapshot;
 use std::collections::HashMap;
 
@@ -27,7 +27,9 @@ pub fn select(snapshot: &Snapshot, needs: &Needs) -> Vec<Series> {
         {
             continue;
         }
-        let amounts = &s.amounts[s.amounts.len().saturating_sub(days)..];
+        let cut = s.amounts.len().saturating_sub(days);
+        let amounts = &s.amounts[cut..];
+        let known_from = s.known_from.saturating_sub(cut) as u32;
         let key = SeriesKey {
             account: if account {
                 s.scope.account.clone()
@@ -63,6 +65,8 @@ pub fn select(snapshot: &Snapshot, needs: &Needs) -> Vec<Series> {
         ];
         match index.get(&id) {
             Some(&i) => {
+                // Summed series are known from the first day any of them is.
+                out[i].known_from = out[i].known_from.min(known_from);
                 let target = &mut out[i].amounts;
                 // Windows of one snapshot have the same length; align on the last day anyway.
                 let offset = target.len().saturating_sub(amounts.len());
@@ -75,42 +79,12 @@ pub fn select(snapshot: &Snapshot, needs: &Needs) -> Vec<Series> {
                 out.push(Series {
                     key,
                     amounts: amounts.to_vec(),
+                    known_from,
                 });
             }
         }
     }
     out
-}
-
-/// Splits series into batches of at most `max_bytes` of lowered data each (at least one series).
-pub fn batches(series: Vec<Series>, max_bytes: usize) -> Vec<Vec<Series>> {
-    let mut out = Vec::new();
-    let mut current = Vec::new();
-    let mut bytes = 0;
-    for s in series {
-        let size = lowered_size(&s);
-        if !current.is_empty() && bytes + size > max_bytes {
-            out.push(std::mem::take(&mut current));
-            bytes = 0;
-        }
-        bytes += size;
-        current.push(s);
-    }
-    if !current.is_empty() {
-        out.push(current);
-    }
-    out
-}
-
-/// Bytes a series takes in the guest's memory once lowered (canonical ABI record + data).
-fn lowered_size(s: &Series) -> usize {
-    let k = &s.key;
-    48 + 8 * s.amounts.len()
-        + k.account.len()
-        + k.service.len()
-        + k.service_name.len()
-        + k.usage_type.len()
-        + k.region.len()
 }
 
 /// `*` matches any text (also none); everything else literally.
@@ -191,27 +165,52 @@ mod tests {
     }
 
     #[test]
+    fn summed_series_are_known_from_their_first_known_day() {
+        let scope = |account: &str| crate::model::Scope {
+            account: account.into(),
+            service_code: "AmazonEC2".into(),
+            service_name: "Amazon EC2".into(),
+            usage_type: "USE1-BoxUsage:m5.large".into(),
+        };
+        let (a, b) = (scope("1"), scope("2"));
+        let (xa, xb) = (
+            [0.0, 0.0, 0.0, 1.0, 1.0, 1.0],
+            [0.0, 0.0, 0.0, 0.0, 0.0, 2.0],
+        );
+        let snapshot = Snapshot {
+            day: "2026-03-18".parse().unwrap(),
+            series: vec![
+                crate::rules::SeriesView {
+                    scope: &a,
+                    amounts: &xa,
+                    known_from: 3,
+                },
+                crate::rules::SeriesView {
+                    scope: &b,
+                    amounts: &xb,
+                    known_from: 5,
+                },
+            ],
+        };
+        let needs = Needs {
+            history_days: 4,
+            dimensions: vec![Dimension::Service],
+            usage_types: Vec::new(),
+        };
+        let out = select(&snapshot, &needs);
+        assert_eq!(out.len(), 1, "both accounts summed");
+        assert_eq!(out[0].amounts, [0.0, 1.0, 1.0, 3.0]);
+        assert_eq!(
+            out[0].known_from, 1,
+            "the last 4 days, known from the second"
+        );
+    }
+
+    #[test]
     fn regions() {
         assert_eq!(region_of("USE1-CW:MetricMonitorUsage"), "us-east-1");
         assert_eq!(region_of("EUC1-NatGateway-Bytes"), "eu-central-1");
         assert_eq!(region_of("EU-BoxUsage:t3.micro"), "eu-west-1");
         assert_eq!(region_of("BoxUsage:t3.micro"), "us-east-1");
-    }
-
-    #[test]
-    fn batches_respect_the_budget() {
-        let s = |n: usize| Series {
-            key: SeriesKey {
-                account: String::new(),
-                service: String::new(),
-                service_name: String::new(),
-                usage_type: String::new(),
-                region: String::new(),
-            },
-            amounts: vec![0.0; n],
-        };
-        let b = batches((0..10).map(|_| s(90)).collect(), 3 * (48 + 720));
-        assert_eq!(b.iter().map(Vec::len).collect::<Vec<_>>(), vec![3, 3, 3, 1]);
-        assert_eq!(batches(vec![s(1000)], 10).len(), 1);
     }
 }

@@ -1,17 +1,17 @@
 //! The shared wasmtime engine (with its epoch ticker), the linker, the per-call store and the
 //! on-disk cache of precompiled components.
 
-use super::bindings::costwatch::rule::{host, types};
+use super::host::State;
+use super::language::Language;
+use super::{v0_1, v0_2};
 use anyhow::{Context as _, Result, anyhow};
 use sha2::{Digest, Sha256};
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
-use wasmtime::component::{Component, Linker, ResourceTable};
-use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder};
-use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
-use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime::component::{Component, Linker};
+use wasmtime::{Engine, Store};
 
 /// How often the engine's epoch advances; call deadlines are counted in these ticks.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
@@ -19,13 +19,17 @@ pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 /// Most bytes of a plugin's stdout and stderr kept per call.
 const OUTPUT_CAPACITY: usize = 64 * 1024;
 
-/// The engine every plugin runs on: component model, epoch interruption, a ticker thread.
+/// The engine every plugin runs on: component model, epoch interruption, a ticker thread;
+/// functions compiled in parallel, linear memories initialised copy-on-write from the
+/// compiled file.
 pub fn engine() -> &'static Engine {
     static ENGINE: OnceLock<Engine> = OnceLock::new();
     ENGINE.get_or_init(|| {
         let mut config = wasmtime::Config::new();
         config.wasm_component_model(true);
         config.epoch_interruption(true);
+        config.parallel_compilation(true);
+        config.memory_init_cow(true);
         let engine = Engine::new(&config).expect("the wasmtime configuration is valid");
         let ticker = engine.weak();
         std::thread::Builder::new()
@@ -42,85 +46,23 @@ pub fn engine() -> &'static Engine {
     })
 }
 
-/// The linker with WASI (empty context) and the costwatch host interface.
+/// The linker with WASI (empty context) and the costwatch host interface of every version
+/// this host runs.
 pub fn linker() -> Result<&'static Linker<State>> {
     static LINKER: OnceLock<Result<Linker<State>, String>> = OnceLock::new();
     LINKER
         .get_or_init(|| {
             let mut linker = Linker::new(engine());
             wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(|e| format!("{e:#}"))?;
-            super::bindings::RulePlugin::add_to_linker::<State, wasmtime::component::HasSelf<State>>(
-                &mut linker,
-                |s| s,
-            )
-            .map_err(|e| format!("{e:#}"))?;
+            type Host = wasmtime::component::HasSelf<State>;
+            v0_1::RulePlugin::add_to_linker::<State, Host>(&mut linker, |s| s)
+                .map_err(|e| format!("{e:#}"))?;
+            v0_2::RulePlugin::add_to_linker::<State, Host>(&mut linker, |s| s)
+                .map_err(|e| format!("{e:#}"))?;
             Ok(linker)
         })
         .as_ref()
         .map_err(|e| anyhow!("setting up the plugin host: {e}"))
-}
-
-/// What one call's store holds.
-pub struct State {
-    wasi: WasiCtx,
-    table: ResourceTable,
-    pub limits: StoreLimits,
-    /// The rule, for log lines.
-    pub rule: String,
-    /// Lines the plugin logged through the host interface.
-    pub log: Vec<(host::Level, String)>,
-    stdout: MemoryOutputPipe,
-    stderr: MemoryOutputPipe,
-}
-
-impl State {
-    /// The panic message the plugin's panic hook logged, if any.
-    pub fn panic_message(&self) -> Option<&str> {
-        self.log
-            .iter()
-            .rev()
-            .find_map(|(_, m)| m.strip_prefix("panicked: "))
-    }
-
-    /// What the plugin wrote to stdout and stderr.
-    pub fn output(&self) -> String {
-        let mut out = String::from_utf8_lossy(&self.stdout.contents()).into_owned();
-        out.push_str(&String::from_utf8_lossy(&self.stderr.contents()));
-        out
-    }
-
-    /// Sends what the plugin printed to costwatch's log.
-    pub fn flush_output(&self) {
-        for line in self.output().lines().filter(|l| !l.trim().is_empty()) {
-            tracing::warn!(rule = %self.rule, "plugin output: {line}");
-        }
-    }
-}
-
-impl WasiView for State {
-    fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.wasi,
-            table: &mut self.table,
-        }
-    }
-}
-
-impl types::Host for State {}
-
-impl host::Host for State {
-    fn log(&mut self, level: host::Level, message: String) {
-        let rule = self.rule.as_str();
-        match level {
-            host::Level::Debug => tracing::debug!(rule, "{message}"),
-            host::Level::Info => tracing::info!(rule, "{message}"),
-            host::Level::Warn => tracing::warn!(rule, "{message}"),
-            host::Level::Error => tracing::error!(rule, "{message}"),
-        }
-        if self.log.len() < 1000 {
-            self.log.push((level, message));
-        }
-    }
 }
 
 /// Limits of one call.
@@ -130,32 +72,11 @@ pub struct Limits {
     pub memory_bytes: usize,
 }
 
-/// A fresh store for one call: empty WASI context (no files, network, environment or
-/// arguments; stdout and stderr captured), the memory cap and the epoch deadline.
+/// A fresh store for one call: its [`State`], the memory cap and the epoch deadline.
 pub fn store(rule: &str, limits: Limits) -> Store<State> {
-    let stdout = MemoryOutputPipe::new(OUTPUT_CAPACITY);
-    let stderr = MemoryOutputPipe::new(OUTPUT_CAPACITY);
-    let wasi = WasiCtxBuilder::new()
-        .stdout(stdout.clone())
-        .stderr(stderr.clone())
-        .build();
-    let state = State {
-        wasi,
-        table: ResourceTable::new(),
-        limits: StoreLimitsBuilder::new()
-            .memory_size(limits.memory_bytes)
-            .instances(64)
-            .tables(64)
-            .memories(16)
-            .trap_on_grow_failure(true)
-            .build(),
-        rule: rule.to_string(),
-        log: Vec::new(),
-        stdout,
-        stderr,
-    };
+    let state = State::new(rule, limits.memory_bytes, OUTPUT_CAPACITY);
     let mut store = Store::new(engine(), state);
-    store.limiter(|s| &mut s.limits);
+    store.limiter(|s| s);
     let ticks = limits
         .timeout
         .as_millis()
@@ -186,7 +107,7 @@ pub struct Compiled {
 
 /// Compiles a component, or loads it from the cache keyed by the SHA-256 of its bytes and the
 /// engine's compatibility hash (wasmtime version and settings).
-pub fn compile(path: &Path, bytes: &[u8]) -> Result<Compiled> {
+pub fn compile(path: &Path, bytes: &[u8], language: Language) -> Result<Compiled> {
     let engine = engine();
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     engine.precompile_compatibility_hash().hash(&mut hasher);
@@ -210,9 +131,10 @@ pub fn compile(path: &Path, bytes: &[u8]) -> Result<Compiled> {
     }
     let compiled = engine.precompile_component(bytes).map_err(|e| {
         anyhow!(
-            "{} is not a valid WebAssembly component ({e}); build it with \
-             `cargo build --target wasm32-wasip2 --release`",
-            path.display()
+            "{} is not a valid WebAssembly component ({e}); build it for {} (wit/v0.2.0) {}",
+            path.display(),
+            super::INTERFACE,
+            language.build_hint()
         )
     })?;
     if let Err(e) = write_atomically(&dir, &key, &compiled) {

@@ -1,35 +1,43 @@
-//! Team-written rules as WebAssembly components (`costwatch:rule@0.1.0`, see `wit/`).
+//! Team-written rules as WebAssembly components (`costwatch:rule@0.2.0` and the frozen 0.1.0,
+//! see `wit/`), in any language that builds a component.
 //!
 //! A plugin is compiled once and cached on disk ([`cache_dir`]). Every call gets a fresh
 //! instance in a fresh store with an epoch deadline, a memory cap that traps instead of
 //! failing an allocation, and WASI without files, network or environment (its stdout and
-//! stderr go to the log). A plugin that loops, runs out of memory, panics, overflows its
-//! stack or returns an error fails as a rule, with a message naming the plugin; the other
-//! rules still run.
+//! stderr go to the log). Series are pushed in batches sized to the memory cap. A plugin that
+//! loops, runs out of memory, crashes, overflows its stack or returns an error fails as a
+//! rule, with a message naming the plugin and quoting its own error; the other rules still run.
 
 mod batch;
 mod engine;
+mod failure;
+mod guest;
+mod host;
+mod language;
+mod settings;
+mod sizing;
+mod v0_1;
+mod v0_2;
 
 pub use batch::{glob, region_of};
 pub use engine::{Limits, cache_dir};
+pub use language::Language;
+pub use sizing::Model as MemoryModel;
 
 use super::{Rule, Snapshot};
 use crate::model::{Action, Finding, Scope, Severity};
 use anyhow::{Context as _, Result, anyhow, bail};
-use bindings::costwatch::rule::types;
-use chrono::NaiveDate;
+use chrono::{Days, NaiveDate};
+use failure::Failure;
+use guest::Guest;
+use host::State;
+use sizing::Sizing;
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-mod bindings {
-    wasmtime::component::bindgen!({
-        world: "rule-plugin",
-        path: "wit/v0.1.0",
-    });
-}
-
-/// The interface this host runs.
-pub const INTERFACE: &str = "costwatch:rule@0.1.0";
+/// The newest interface this host runs (it runs 0.1.x plugins too).
+pub const INTERFACE: &str = "costwatch:rule@0.2.0";
 
 /// Default time limit of one call.
 pub const DEFAULT_TIMEOUT_MS: u64 = 10_000;
@@ -53,11 +61,13 @@ pub struct LoadStats {
     pub from_cache: bool,
 }
 
-/// One setting a plugin's `config` table takes.
+/// One setting a plugin's `config` table takes, in words.
 #[derive(Debug, Clone)]
 pub struct Setting {
     pub name: String,
+    /// The kind with its bounds: `days, at least 4`.
     pub kind: String,
+    /// The default as TOML text.
     pub default_value: String,
     pub description: String,
 }
@@ -70,11 +80,13 @@ pub struct PluginRule {
     id: String,
     version: String,
     description: String,
-    settings: Vec<Setting>,
-    needs: types::Needs,
-    pre: bindings::RulePluginPre<engine::State>,
+    schema: Vec<v0_2::Setting>,
+    needs: v0_2::Needs,
+    guest: Guest,
+    interface: guest::Version,
+    language: Language,
     limits: Limits,
-    config: Vec<(String, String)>,
+    sizing: Sizing,
     pub load: LoadStats,
 }
 
@@ -84,67 +96,56 @@ impl PluginRule {
         let start = Instant::now();
         let bytes = std::fs::read(path)
             .with_context(|| format!("cannot read plugin {}", path.display()))?;
-        let compiled = engine::compile(path, &bytes)?;
-        check_interface(&compiled.component, path)?;
-        let pre = engine::linker()?
-            .instantiate_pre(&compiled.component)
-            .map_err(|e| {
-                anyhow!(
-                    "plugin {} needs imports costwatch does not offer ({e}); plugins get WASI \
-                     without files, network or environment, and the costwatch host log",
-                    path.display()
-                )
-            })?;
-        let pre = bindings::RulePluginPre::new(pre)
-            .map_err(|e| anyhow!("plugin {} does not fit {INTERFACE}: {e:#}", path.display()))?;
-        let load = LoadStats {
-            elapsed: start.elapsed(),
-            from_cache: compiled.from_cache,
-        };
         let name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| path.display().to_string());
-        let mut plugin = Self {
+        let language = Language::detect(&bytes);
+        let compiled = engine::compile(path, &bytes, language)?;
+        let interface = guest::version_of(&compiled.component, engine::engine(), &name, language)?;
+        let pre = engine::linker()?
+            .instantiate_pre(&compiled.component)
+            .map_err(|e| {
+                anyhow!(
+                    "plugin {name} ({}) needs imports costwatch does not offer ({e}); plugins \
+                     get WASI 0.2 without files, network or environment, and the host \
+                     interface of {INTERFACE} (or 0.1.0): rebuild it {}",
+                    language.name(),
+                    language.build_hint()
+                )
+            })?;
+        let guest = Guest::new(interface, pre)
+            .map_err(|e| anyhow!("plugin {name} does not fit the interface it names: {e:#}"))?;
+        let load = LoadStats {
+            elapsed: start.elapsed(),
+            from_cache: compiled.from_cache,
+        };
+        let (info, baseline) = call(&name, &name, limits, |store| guest.info(store))?;
+        if info.id.trim().is_empty() {
+            bail!("plugin {name} reports an empty rule id");
+        }
+        let plugin = Self {
             path: path.to_path_buf(),
-            id: name.clone(),
             name,
-            version: String::new(),
-            description: String::new(),
-            settings: Vec::new(),
-            needs: types::Needs {
-                history_days: 0,
-                dimensions: Vec::new(),
-                usage_types: Vec::new(),
-            },
-            pre,
+            id: info.id,
+            version: info.version,
+            description: info.description,
+            schema: info.config_schema,
+            needs: info.needs,
+            guest,
+            interface,
+            language,
             limits,
-            config: Vec::new(),
+            sizing: Sizing::new(language, limits.memory_bytes, baseline),
             load,
         };
-        let info = plugin.call(|rule, store| rule.call_info(store))?;
-        if info.id.trim().is_empty() {
-            bail!("plugin {} reports an empty rule id", plugin.name);
-        }
-        plugin.id = info.id;
-        plugin.version = info.version;
-        plugin.description = info.description;
-        plugin.needs = info.needs;
-        plugin.settings = info
-            .config_schema
-            .into_iter()
-            .map(|s| Setting {
-                name: s.name,
-                kind: s.kind,
-                default_value: s.default_value,
-                description: s.description,
-            })
-            .collect();
         tracing::debug!(
             rule = %plugin.id,
             path = %plugin.path.display(),
+            language = language.name(),
             from_cache = load.from_cache,
             load_us = load.elapsed.as_micros() as u64,
+            baseline_bytes = baseline,
             "plugin loaded"
         );
         Ok(plugin)
@@ -186,19 +187,17 @@ impl PluginRule {
         Ok(plugin)
     }
 
-    /// Checks a `config` table with the plugin's `validate-config` and keeps it for evaluation.
-    pub fn configure(&mut self, config: &toml::Table) -> Result<()> {
-        let entries: Vec<(String, String)> = config
-            .iter()
-            .map(|(k, v)| (k.clone(), v.to_string()))
-            .collect();
-        match self.call(|rule, store| rule.call_validate_config(store, &entries))? {
-            Ok(()) => {
-                self.config = entries;
-                Ok(())
-            }
-            Err(e) => Err(anyhow!("{}", rule_error(&e))),
-        }
+    /// Checks a `config` table against the plugin's settings and its `validate-config`, and
+    /// keeps it for evaluation.
+    pub fn configure(&mut self, table: &toml::Table) -> Result<()> {
+        let configured = self
+            .guest
+            .configured(table, &self.schema)
+            .map_err(|e| anyhow!("bad config: {e}"))?;
+        let (result, _) = self.call(|store| configured.validate(store))?;
+        result.map_err(|e| anyhow!("{}", rule_error(&e)))?;
+        self.guest = configured;
+        Ok(())
     }
 
     /// The plugin file.
@@ -206,9 +205,36 @@ impl PluginRule {
         &self.path
     }
 
+    /// The language it was written in, as its build tools recorded it.
+    pub fn language(&self) -> Language {
+        self.language
+    }
+
+    /// The interface it was built for: `costwatch:rule@0.2.0` or `costwatch:rule@0.1.0`.
+    pub fn interface(&self) -> &'static str {
+        match self.interface {
+            guest::Version::V0_1 => "costwatch:rule@0.1.0",
+            guest::Version::V0_2 => INTERFACE,
+        }
+    }
+
+    /// Memory a fresh instance takes before any data, and how much more per byte of series
+    /// pushed (assumed for its language, and measured on large calls).
+    pub fn memory(&self) -> (usize, MemoryModel) {
+        (self.sizing.baseline(), self.sizing.model())
+    }
+
     /// The settings its `config` table takes.
-    pub fn settings(&self) -> &[Setting] {
-        &self.settings
+    pub fn settings(&self) -> Vec<Setting> {
+        self.schema
+            .iter()
+            .map(|s| Setting {
+                name: s.name.clone(),
+                kind: settings::kind_text(s),
+                default_value: settings::toml_text(&s.default_value),
+                description: s.description.clone(),
+            })
+            .collect()
     }
 
     /// History days, dimensions and usage types it asks for, in words.
@@ -221,10 +247,10 @@ impl PluginRule {
                 .dimensions
                 .iter()
                 .map(|d| match d {
-                    types::Dimension::Account => "account",
-                    types::Dimension::Service => "service",
-                    types::Dimension::UsageType => "usage type",
-                    types::Dimension::Region => "region",
+                    v0_2::Dimension::Account => "account",
+                    v0_2::Dimension::Service => "service",
+                    v0_2::Dimension::UsageType => "usage type",
+                    v0_2::Dimension::Region => "region",
                 })
                 .collect();
             format!("per {}", names.join(" × "))
@@ -237,66 +263,29 @@ impl PluginRule {
         format!("{} days, {dims}, {usage}", self.needs.history_days)
     }
 
-    /// One call in a fresh store and instance.
+    /// One call in a fresh store, and the most memory it took.
     fn call<R>(
         &self,
-        f: impl FnOnce(
-            &bindings::exports::costwatch::rule::rule::Guest,
-            &mut wasmtime::Store<engine::State>,
-        ) -> wasmtime::Result<R>,
-    ) -> Result<R> {
-        let mut store = engine::store(&self.id, self.limits);
-        let result = match self.pre.instantiate(&mut store) {
-            Ok(instance) => f(instance.costwatch_rule_rule(), &mut store),
-            Err(e) => Err(e),
-        };
-        store.data().flush_output();
-        result.map_err(|e| self.explain(store.data(), e))
+        f: impl FnOnce(&mut wasmtime::Store<State>) -> wasmtime::Result<R>,
+    ) -> Result<(R, usize), Failure> {
+        call(&self.name, &self.id, self.limits, f)
     }
 
-    /// The failure of a call in words, naming the plugin.
-    fn explain(&self, state: &engine::State, e: wasmtime::Error) -> anyhow::Error {
-        let text = format!("{e:#}");
-        let what = if text.contains("forcing trap when growing memory") {
-            format!(
-                "ran out of memory: it tried to grow past its {} MiB limit and was stopped",
-                self.limits.memory_bytes >> 20
-            )
-        } else if let Some(trap) = e.downcast_ref::<wasmtime::Trap>() {
-            match *trap {
-                wasmtime::Trap::Interrupt => format!(
-                    "ran longer than its time limit of {} ms and was stopped",
-                    self.limits.timeout.as_millis()
-                ),
-                wasmtime::Trap::StackOverflow => {
-                    "overflowed its stack (call stack exhausted) and was stopped".to_string()
-                }
-                wasmtime::Trap::UnreachableCodeReached => match state.panic_message() {
-                    Some(message) => format!("panicked: {}", message.replace('\n', " ")),
-                    None => {
-                        let output = state.output();
-                        let last = output.lines().rev().find(|l| !l.trim().is_empty());
-                        match last {
-                            Some(line) => format!("aborted: {}", line.trim()),
-                            None => "aborted (wasm `unreachable` reached)".to_string(),
-                        }
-                    }
-                },
-                // Rust guests keep their stack in linear memory: overflowing it is the usual
-                // way safe code gets here.
-                wasmtime::Trap::MemoryOutOfBounds => {
-                    "overflowed its stack or accessed memory out of bounds, and was stopped"
-                        .to_string()
-                }
-                other => format!("trapped and was stopped: {other}"),
-            }
-        } else {
-            format!("failed: {text}")
-        };
-        anyhow!("plugin {} {what}", self.name)
+    /// One batch: its findings, or why it failed.
+    fn evaluate_batch(
+        &self,
+        day: &guest::Day,
+        batch: &[v0_2::Series],
+    ) -> Result<Vec<v0_2::Finding>, Failure> {
+        let (result, peak) = self.call(|store| self.guest.evaluate(store, day, batch))?;
+        self.sizing.measured(batch, peak);
+        result.map_err(|e| Failure {
+            out_of_memory: false,
+            message: format!("plugin {} returned an error: {}", self.name, rule_error(&e)),
+        })
     }
 
-    fn finding(&self, day: NaiveDate, f: types::Finding) -> Finding {
+    fn finding(&self, day: NaiveDate, f: v0_2::Finding) -> Finding {
         let k = f.key;
         let usage_type = if k.usage_type.is_empty() {
             k.region.clone()
@@ -319,9 +308,9 @@ impl PluginRule {
             },
             day,
             severity: match f.severity {
-                types::Severity::Info => Severity::Info,
-                types::Severity::Warning => Severity::Warning,
-                types::Severity::Critical => Severity::Critical,
+                v0_2::Severity::Info => Severity::Info,
+                v0_2::Severity::Warning => Severity::Warning,
+                v0_2::Severity::Critical => Severity::Critical,
             },
             observed: finite(f.observed),
             expected: finite(f.expected),
@@ -330,8 +319,8 @@ impl PluginRule {
             message: f.message,
             detail: f.detail,
             action: match f.action {
-                types::Action::Notify => Action::Notify,
-                types::Action::BudgetAlert(limit) => Action::BudgetAlert {
+                v0_2::Action::Notify => Action::Notify,
+                v0_2::Action::BudgetAlert(limit) => Action::BudgetAlert {
                     monthly_limit: finite(limit),
                 },
             },
@@ -357,29 +346,58 @@ impl Rule for PluginRule {
     }
 
     fn evaluate(&self, snapshot: &Snapshot) -> Result<Vec<Finding>> {
-        let series = batch::select(snapshot, &self.needs);
-        if series.is_empty() {
-            return Ok(Vec::new());
-        }
-        let context = types::Context {
+        let mut rest: VecDeque<v0_2::Series> = batch::select(snapshot, &self.needs).into();
+        let day = guest::Day {
             day: snapshot.day.to_string(),
             weekday: snapshot.weekday(),
-            config: self.config.clone(),
+            history_start: history_start(snapshot).to_string(),
         };
-        // The lowered batch, the rule's own working copies and its findings share the cap.
-        let budget = self.limits.memory_bytes / 4;
         let mut findings = Vec::new();
-        for batch in batch::batches(series, budget) {
-            let result = self.call(|rule, store| rule.call_evaluate(store, &context, &batch))?;
-            match result {
+        while !rest.is_empty() {
+            let batch = self.sizing.next_batch(&mut rest);
+            match self.evaluate_batch(&day, &batch) {
                 Ok(found) => {
                     findings.extend(found.into_iter().map(|f| self.finding(snapshot.day, f)))
                 }
-                Err(e) => bail!("plugin {} returned an error: {}", self.name, rule_error(&e)),
+                // A smaller batch may fit: put it back and go on with halves.
+                Err(e) if e.out_of_memory && batch.len() > 1 => {
+                    tracing::debug!(rule = %self.id, series = batch.len(), "batch ran out of memory; halving");
+                    self.sizing.halve();
+                    batch.into_iter().rev().for_each(|s| rest.push_front(s));
+                }
+                Err(e) => return Err(e.into()),
             }
         }
         Ok(findings)
     }
+}
+
+/// One call of plugin `name` (rule `rule`, for its log lines) in a fresh store, and the most
+/// memory it took; a failure explained.
+fn call<R>(
+    name: &str,
+    rule: &str,
+    limits: Limits,
+    f: impl FnOnce(&mut wasmtime::Store<State>) -> wasmtime::Result<R>,
+) -> Result<(R, usize), Failure> {
+    let mut store = engine::store(rule, limits);
+    let result = f(&mut store);
+    store.data().flush_output();
+    match result {
+        Ok(r) => Ok((r, store.data().peak_memory)),
+        Err(e) => Err(failure::explain(name, &e, store.data(), limits)),
+    }
+}
+
+/// The first day of billing data in the snapshot's history (its day when it has none).
+fn history_start(snapshot: &Snapshot) -> NaiveDate {
+    let known = snapshot
+        .series
+        .iter()
+        .map(|s| s.amounts.len() - s.known_from)
+        .max()
+        .unwrap_or(1);
+    snapshot.day - Days::new(known.saturating_sub(1) as u64)
 }
 
 /// ` (entry at line N)`, or nothing for an entry not from a file.
@@ -391,71 +409,10 @@ fn at_line(line: usize) -> String {
     }
 }
 
-fn rule_error(e: &types::RuleError) -> String {
+fn rule_error(e: &v0_2::RuleError) -> String {
     match e {
-        types::RuleError::BadConfig(m) => format!("bad config: {m}"),
-        types::RuleError::BadInput(m) => format!("bad input: {m}"),
-        types::RuleError::Internal(m) => m.clone(),
-    }
-}
-
-/// Checks that the component implements an interface version this host runs, and tells the
-/// author which one to build against when it does not.
-fn check_interface(component: &wasmtime::component::Component, path: &Path) -> Result<()> {
-    let engine = engine::engine();
-    let ty = component.component_type();
-    let mut versions: Vec<String> = ty
-        .exports(engine)
-        .map(|(name, _)| name)
-        .chain(ty.imports(engine).map(|(name, _)| name))
-        .filter_map(|name| name.strip_prefix("costwatch:rule/"))
-        .filter_map(|rest| rest.split_once('@').map(|(_, v)| v.to_string()))
-        .collect();
-    versions.sort();
-    versions.dedup();
-    let rebuild = format!(
-        "rebuild it with the costwatch-rule SDK {} (crates/costwatch-rule, interface wit/v0.1.0)",
-        env!("CARGO_PKG_VERSION")
-    );
-    if versions.is_empty() {
-        bail!(
-            "{} is not a costwatch rule plugin (it does not export costwatch:rule/rule); \
-             this costwatch runs {INTERFACE}: {rebuild}",
-            path.display()
-        );
-    }
-    if let Some(bad) = versions.iter().find(|v| !compatible(v)) {
-        bail!(
-            "plugin {} was built for costwatch:rule@{bad}, but this costwatch runs {INTERFACE} \
-             (and compatible 0.1.x plugins): {rebuild}",
-            path.display()
-        );
-    }
-    let exports_rule = ty
-        .exports(engine)
-        .any(|(name, _)| name.starts_with("costwatch:rule/rule@"));
-    if !exports_rule {
-        bail!(
-            "{} does not export costwatch:rule/rule: it is not a rule plugin; {rebuild}",
-            path.display()
-        );
-    }
-    Ok(())
-}
-
-/// Semver compatibility with 0.1.0: same major, and for 0.x the same minor.
-fn compatible(version: &str) -> bool {
-    let mut parts = version.split('.').map(|p| p.parse::<u64>().ok());
-    matches!((parts.next(), parts.next()), (Some(Some(0)), Some(Some(1))))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn versions() {
-        assert!(compatible("0.1.0") && compatible("0.1.7"));
-        assert!(!compatible("0.2.0") && !compatible("1.0.0") && !compatible("x"));
+        v0_2::RuleError::BadConfig(m) => format!("bad config: {m}"),
+        v0_2::RuleError::BadInput(m) => format!("bad input: {m}"),
+        v0_2::RuleError::Internal(m) => m.clone(),
     }
 }

@@ -5,10 +5,15 @@
 use costwatch_rule::*;
 use std::hint::black_box;
 
-pub struct Misbehave {
-    mode: String,
-    params: Params,
+settings! {
+    /// What to do.
+    pub struct Misbehave {
+        /// loop, hog, panic, stack, error, spike or creep.
+        mode: text = "spike";
+    }
 }
+
+const MODES: [&str; 7] = ["loop", "hog", "panic", "stack", "error", "spike", "creep"];
 
 impl Rule for Misbehave {
     fn info() -> Info {
@@ -19,23 +24,15 @@ impl Rule for Misbehave {
         )
     }
 
-    fn from_config(c: &mut Config) -> Result<Self, RuleError> {
-        let mode = c.string(
-            "mode",
-            "spike",
-            "loop, hog, panic, stack, error, spike or creep",
-        )?;
-        let known = ["loop", "hog", "panic", "stack", "error", "spike", "creep"];
-        if !known.contains(&mode.as_str()) {
-            return Err(RuleError::BadConfig(format!(
-                "mode = {mode:?}: use one of {}",
-                known.join(", ")
-            )));
+    fn validate(&self) -> Result<(), RuleError> {
+        if MODES.contains(&self.mode.as_str()) {
+            return Ok(());
         }
-        Ok(Self {
-            mode,
-            params: Params::default(),
-        })
+        Err(RuleError::BadConfig(format!(
+            "mode = {:?}: use one of {}",
+            self.mode,
+            MODES.join(", ")
+        )))
     }
 
     fn evaluate(&self, ctx: &Context, batch: &[Series]) -> Result<Vec<Finding>, RuleError> {
@@ -76,10 +73,11 @@ impl Rule for Misbehave {
                 } else {
                     detect::spike
                 };
+                let params = Params::default();
                 Ok(batch
                     .iter()
                     .filter_map(|s| {
-                        let d = detect(&s.daily(ctx.weekday), &self.params)?;
+                        let d = detect(&s.daily(ctx.weekday), &params)?;
                         Some(Finding::from_detection(
                             &s.key,
                             &d,
