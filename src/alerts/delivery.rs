@@ -66,6 +66,7 @@ pub fn deliver_pending(
 #[derive(Debug, Clone)]
 pub struct Due {
     pub entry: OutboxEntry,
+    /// The names of the channels whose delivery is still pending.
     pub channels: Vec<String>,
 }
 
