@@ -52,6 +52,12 @@ pub fn apply(
     let mut out = Outcome::default();
     for f in &findings {
         let (id, reason) = match ledger.open_finding(&f.scope.key())? {
+            None if already_reported(ledger, f)? => {
+                // The level an earlier alert told, seen again by a rule with a longer memory.
+                ledger.open_new_finding(f)?;
+                out.updated += 1;
+                continue;
+            }
             None => (ledger.open_new_finding(f)?, "new"),
             Some(open) if open.last_day >= f.day && f.severity <= open.alerted_severity => {
                 // Already seen for this day (a rerun, or a second rule on the same scope).
@@ -83,6 +89,29 @@ pub fn apply(
         out.resolved = ledger.resolve_quiet_findings(cutoff, day.day, rules_ran)?;
     }
     Ok(out)
+}
+
+/// How long an alerted level is remembered once its finding resolved.
+const REPORTED_LEVEL_DAYS: u64 = 60;
+/// How far above a reported level a rise must go to be told again.
+const BEYOND_REPORTED: f64 = 1.5;
+
+/// Whether a level finding (`shift`, `creep`) only sees again a rise an alert of the same scope
+/// told in the last [`REPORTED_LEVEL_DAYS`]: its baseline is from before that rise and its
+/// level not [`BEYOND_REPORTED`] times past it. A spike or shift told, then resolved once its
+/// rule's baseline caught up, is otherwise told again weeks later as a creep by a rule whose
+/// baseline reaches further back.
+fn already_reported(ledger: &Ledger, f: &Finding) -> Result<bool> {
+    if !matches!(f.rule.as_str(), "shift" | "creep") || f.observed <= f.expected {
+        return Ok(false);
+    }
+    let Some(since) = f.day.checked_sub_days(Days::new(REPORTED_LEVEL_DAYS)) else {
+        return Ok(false);
+    };
+    Ok(match ledger.reported_level(&f.scope.key(), since)? {
+        Some(level) => f.expected < level && f.observed < BEYOND_REPORTED * level,
+        None => false,
+    })
 }
 
 /// `f` with its root cause, unless the rule gave one itself. The root cause is an extra: if
@@ -191,6 +220,78 @@ mod tests {
             again.alerts[0].reason, "new",
             "a recurrence after resolution is news"
         );
+    }
+
+    #[test]
+    fn a_reported_rise_seen_again_by_a_level_rule_is_not_told_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::open(&dir.path().join("l.db")).unwrap();
+        let rules = ["spike", "creep"];
+        // A spike to 100 is told, then resolves once quiet.
+        let spike = finding("2026-03-01", Severity::Critical);
+        let told = apply(
+            &ledger,
+            &on("2026-03-02", "2026-03-01", &[]),
+            vec![spike],
+            &rules,
+        );
+        assert_eq!(told.unwrap().alerts.len(), 1);
+        let quiet = apply(
+            &ledger,
+            &on("2026-03-10", "2026-03-09", &[]),
+            vec![],
+            &rules,
+        );
+        assert_eq!(quiet.unwrap().resolved, 1);
+        // Weeks later a creep, its baseline from before the spike, sees the same level.
+        let creep = |data: &str, observed: f64| Finding {
+            rule: "creep".into(),
+            observed,
+            expected: 40.0,
+            severity: Severity::Warning,
+            day: day(data),
+            ..finding(data, Severity::Warning)
+        };
+        let same = apply(
+            &ledger,
+            &on("2026-04-02", "2026-04-01", &[]),
+            vec![creep("2026-04-01", 130.0)],
+            &rules,
+        )
+        .unwrap();
+        assert_eq!((same.alerts.len(), same.updated), (0, 1));
+        apply(
+            &ledger,
+            &on("2026-04-10", "2026-04-09", &[]),
+            vec![],
+            &rules,
+        )
+        .unwrap();
+        // Half as high again as what was told is news.
+        let higher = apply(
+            &ledger,
+            &on("2026-04-12", "2026-04-11", &[]),
+            vec![creep("2026-04-11", 160.0)],
+            &rules,
+        )
+        .unwrap();
+        assert_eq!(higher.alerts.len(), 1);
+        // So is the same level again once the told one is two months old.
+        apply(
+            &ledger,
+            &on("2026-04-20", "2026-04-19", &[]),
+            vec![],
+            &rules,
+        )
+        .unwrap();
+        let later = apply(
+            &ledger,
+            &on("2026-07-02", "2026-07-01", &[]),
+            vec![creep("2026-07-01", 130.0)],
+            &rules,
+        )
+        .unwrap();
+        assert_eq!(later.alerts.len(), 1);
     }
 
     fn on(run: &str, data: &str, silences: &[Silence]) -> Day<'static> {

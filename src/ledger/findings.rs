@@ -249,6 +249,16 @@ impl Ledger {
             .optional()?)
     }
 
+    /// The highest level an alert of `scope` since `since` (a data day) reported, if any.
+    pub fn reported_level(&self, scope: &str, since: NaiveDate) -> Result<Option<f64>> {
+        Ok(self.conn.query_row(
+            "SELECT MAX(a.observed) FROM alerts a JOIN findings f ON f.id = a.finding_id
+             WHERE f.scope = ?1 AND a.day >= ?2 AND a.reason <> 'silenced'",
+            params![scope, since],
+            |r| r.get(0),
+        )?)
+    }
+
     /// Opens a new finding (alerted at its own severity) and returns its id.
     pub fn open_new_finding(&self, f: &Finding) -> Result<i64> {
         self.conn.execute(
