@@ -268,6 +268,12 @@ pub fn shift(s: &DailySeries, p: &Params) -> Option<Detection> {
     fired
 }
 
+/// How many days back the same days of one or two months earlier are (a monthly job's
+/// size varies: last month's run may have been a small one).
+fn month_lags() -> impl Iterator<Item = usize> {
+    (27..=32).chain(55..=63)
+}
+
 /// What [`shift_over`] saw.
 enum Step {
     None,
@@ -328,9 +334,11 @@ fn shift_detection(s: &DailySeries, p: &Params, m: usize) -> Option<Step> {
     // The same days of a month earlier about as high (monthly jobs vary in size): a
     // month-end (or monthly) job, not a step.
     let similar = base + 0.5 * rise;
+    let months = b.logs(trailing(hist, 63), hist_weekday);
     let monthly = sp.skip_monthly_recurring
-        && (27..=32).any(|lag| {
-            lag <= logs.len() && mean(&logs[logs.len() - lag..logs.len() - lag + m]) >= similar
+        && month_lags().any(|lag| {
+            lag <= months.len()
+                && mean(&months[months.len() - lag..months.len() - lag + m]) >= similar
         });
     if monthly {
         return Some(Step::Recurring);
@@ -356,9 +364,30 @@ fn shift_detection(s: &DailySeries, p: &Params, m: usize) -> Option<Step> {
 /// `min_growth` per day, and the current level (median of the last
 /// `level_days`, `observed`) crosses both thresholds over the projected
 /// baseline (`expected`). `monthly_impact` projects the growth over the next
-/// month; severity is at most Warning, creep being slow by nature.
+/// month; severity is at most Warning, creep being slow by nature. Quiet while the last
+/// days are a monthly job's run (`recurring_tail`).
 pub fn creep(s: &DailySeries, p: &Params) -> Option<Detection> {
-    fast_creep(s, p).or_else(|| slow_creep(s, p))
+    fast_creep(s, p)
+        .or_else(|| slow_creep(s, p))
+        .filter(|_| !recurring_tail(since_first_spend(s, p).amounts))
+}
+
+/// Whether the last one to four days stand well above the four weeks before them (a third
+/// and more) the way the same days of about a month earlier did: a monthly (month-end) job,
+/// which a creep's window would read as growth. The creep is looked at again once it is over.
+fn recurring_tail(amounts: &[f64]) -> bool {
+    let logs: Vec<f64> = amounts.iter().map(|&x| x.max(1e-6).ln()).collect();
+    let n = logs.len();
+    (1..=4).any(|m| {
+        if n < m + 32 {
+            return false;
+        }
+        let base = median(trailing(&logs[..n - m], 28));
+        let rise = mean(&logs[n - m..]) - base;
+        rise > 0.3
+            && month_lags()
+                .any(|lag| lag + m <= n && mean(&logs[n - m - lag..n - lag]) >= base + 0.5 * rise)
+    })
 }
 
 /// [`creep`] over the short window: growth of half a percent a day and more.
@@ -694,6 +723,41 @@ mod tests {
             last_weekday: 0,
         };
         pace(&s, month.len(), 30, 31, &Params::default())
+    }
+
+    /// 100 days at $100 with a deterministic ±8% wobble, and a month-end job of four days
+    /// on days 37-40 (3×, two months before the end) and 66-69 (only 1.5×: a small run).
+    fn month_end_jobs() -> Vec<f64> {
+        let mut days: Vec<f64> = (0..100)
+            .map(|i| 100.0 * (1.0 + 0.08 * ((i * 7 % 11) as f64 / 5.0 - 1.0)))
+            .collect();
+        days[37..41].iter_mut().for_each(|d| *d *= 3.0);
+        days[66..70].iter_mut().for_each(|d| *d *= 1.5);
+        days
+    }
+
+    #[test]
+    fn a_month_end_job_as_high_as_two_months_ago_is_no_step_and_no_creep() {
+        let p = Params::default();
+        let mut days = month_end_jobs();
+        days.extend([300.0; 3]); // this month's run, three days in
+        let s = DailySeries {
+            amounts: &days,
+            last_weekday: 0,
+        };
+        assert!(recurring_tail(&days));
+        assert!(shift(&s, &p).is_none());
+        assert!(creep(&s, &p).is_none());
+        // Without the run two months ago, it is a step.
+        let mut fresh = month_end_jobs();
+        fresh[37..41].iter_mut().for_each(|d| *d /= 3.0);
+        fresh.extend([300.0; 3]);
+        assert!(!recurring_tail(&fresh));
+        let s = DailySeries {
+            amounts: &fresh,
+            last_weekday: 0,
+        };
+        assert!(shift(&s, &p).is_some());
     }
 
     #[test]
