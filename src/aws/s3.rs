@@ -1,4 +1,5 @@
-//! What every S3 reader shares: the price of a request, and an object streamed to a file.
+//! What every S3 reader shares: the price of a request, a prefix listed, and an object
+//! streamed to a file.
 
 use super::describe;
 use anyhow::{Context, Result, anyhow};
@@ -12,6 +13,39 @@ pub fn s3_request_price(operation: &str) -> f64 {
         0.000005
     } else {
         0.0000004
+    }
+}
+
+/// Every object under `prefix`, page after page.
+pub async fn list_objects(
+    client: &Client,
+    bucket: &str,
+    prefix: &str,
+) -> Result<Vec<aws_sdk_s3::types::Object>> {
+    let mut out = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = client
+            .list_objects_v2()
+            .bucket(bucket)
+            .prefix(prefix)
+            .set_continuation_token(token.take())
+            .send()
+            .await
+            .map_err(|e| {
+                anyhow!(describe(
+                    &format!("S3 ListObjectsV2 s3://{bucket}/{prefix}"),
+                    &e
+                ))
+            })?;
+        let next = (page.next_continuation_token())
+            .filter(|_| page.is_truncated().unwrap_or(false))
+            .map(str::to_string);
+        out.extend(page.contents.unwrap_or_default());
+        match next {
+            Some(t) => token = Some(t),
+            None => return Ok(out),
+        }
     }
 }
 

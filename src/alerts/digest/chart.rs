@@ -65,6 +65,46 @@ fn image_rgb(rgb: Vec<u8>) -> Result<image::RgbImage> {
 
 type DrawResult = std::result::Result<(), Box<dyn std::error::Error + Send + Sync>>;
 
+/// The chart's drawing area: the whole image.
+type Canvas<'a> = DrawingArea<BitMapBackend<'a>, plotters::coord::Shift>;
+/// Days across, dollars up.
+type Axes<'a, 'b> = ChartContext<
+    'b,
+    BitMapBackend<'a>,
+    Cartesian2d<RangedDate<NaiveDate>, plotters::coord::types::RangedCoordf64>,
+>;
+
+/// The axes both charts draw on: `days` across, dollars from 0 to `top` up (`y_labels`
+/// pixels for their labels), with the same mesh and labels.
+fn axes<'a, 'b>(
+    root: &'b Canvas<'a>,
+    days: std::ops::Range<NaiveDate>,
+    top: f64,
+    y_labels: u32,
+) -> std::result::Result<Axes<'a, 'b>, Box<dyn std::error::Error + Send + Sync>> {
+    let mut chart = ChartBuilder::on(root)
+        .margin(8)
+        .x_label_area_size(22)
+        .y_label_area_size(y_labels)
+        .build_cartesian_2d(days, 0.0..top)?;
+    chart
+        .configure_mesh()
+        .light_line_style(RGBColor(235, 235, 240))
+        .bold_line_style(RGBColor(215, 215, 222))
+        .x_labels(6)
+        .y_labels(5)
+        .x_label_formatter(&|d: &NaiveDate| d.format("%b %-d").to_string())
+        .y_label_formatter(&|v: &f64| format!("${v:.0}"))
+        .label_style(label_font())
+        .draw()?;
+    Ok(chart)
+}
+
+/// The font of the axes' labels and the legend.
+fn label_font() -> TextStyle<'static> {
+    (FONT, 12).into_font().color(&RGBColor(60, 60, 70))
+}
+
 fn draw(plot: &Plot, rgb: &mut [u8]) -> DrawResult {
     let root = BitMapBackend::with_buffer(rgb, (WIDTH, HEIGHT)).into_drawing_area();
     root.fill(&RGBColor(250, 250, 252))?;
@@ -84,22 +124,8 @@ fn draw(plot: &Plot, rgb: &mut [u8]) -> DrawResult {
         .fold(1.0_f64, f64::max)
         * 1.1;
     let day = |i: usize| first + Days::new(i as u64);
-    let mut chart = ChartBuilder::on(&root)
-        .margin(8)
-        .x_label_area_size(22)
-        .y_label_area_size(58)
-        .build_cartesian_2d(first..plot.last_day, 0.0..top)?;
-    let font = (FONT, 12).into_font().color(&RGBColor(60, 60, 70));
-    chart
-        .configure_mesh()
-        .light_line_style(RGBColor(235, 235, 240))
-        .bold_line_style(RGBColor(215, 215, 222))
-        .x_labels(6)
-        .y_labels(5)
-        .x_label_formatter(&|d: &NaiveDate| d.format("%b %-d").to_string())
-        .y_label_formatter(&|v: &f64| format!("${v:.0}"))
-        .label_style(font.clone())
-        .draw()?;
+    let mut chart = axes(&root, first..plot.last_day, top, 58)?;
+    let font = label_font();
     // The typical range, then the expected level, the daily cost, the anomalous days.
     chart.draw_series(AreaSeries::new(
         (0..n).map(|i| (day(i), band[i].1)),
@@ -167,22 +193,8 @@ fn draw_period(plot: &Plot, span: BudgetSpan, rgb: &mut [u8]) -> DrawResult {
     let top = projected.max(limit).max(1.0) * 1.1;
     let data_first = plot.last_day - Days::new(daily.len().saturating_sub(1) as u64);
     let day = |i: usize| data_first + Days::new(i as u64);
-    let mut chart = ChartBuilder::on(&root)
-        .margin(8)
-        .x_label_area_size(22)
-        .y_label_area_size(64)
-        .build_cartesian_2d(first..last, 0.0..top)?;
-    let font = (FONT, 12).into_font().color(&RGBColor(60, 60, 70));
-    chart
-        .configure_mesh()
-        .light_line_style(RGBColor(235, 235, 240))
-        .bold_line_style(RGBColor(215, 215, 222))
-        .x_labels(6)
-        .y_labels(5)
-        .x_label_formatter(&|d: &NaiveDate| d.format("%b %-d").to_string())
-        .y_label_formatter(&|v: &f64| format!("${v:.0}"))
-        .label_style(font.clone())
-        .draw()?;
+    let mut chart = axes(&root, first..last, top, 64)?;
+    let font = label_font();
     let red = RGBColor(210, 40, 40);
     chart
         .draw_series(LineSeries::new(

@@ -9,8 +9,8 @@
 //! 1,000 objects) tells all of it.
 
 use super::table::{Column, Table};
-use crate::aws::{describe, split_location as split};
-use anyhow::{Result, anyhow};
+use crate::aws::{list_objects, split_location as split};
+use anyhow::Result;
 use aws_sdk_s3::Client;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -115,47 +115,28 @@ pub async fn list(client: &Client, table: &Table) -> Result<Vec<Partition>> {
 /// The data objects under `prefix` (Athena skips names starting with `_` or `.`).
 async fn objects(client: &Client, bucket: &str, prefix: &str) -> Result<Vec<Object>> {
     let mut out = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let page = client
-            .list_objects_v2()
-            .bucket(bucket)
-            .prefix(prefix)
-            .set_continuation_token(token.take())
-            .send()
-            .await
-            .map_err(|e| {
-                anyhow!(describe(
-                    &format!("S3 ListObjectsV2 s3://{bucket}/{prefix}"),
-                    &e
-                ))
-            })?;
-        for object in page.contents() {
-            let Some(key) = object.key() else { continue };
-            let (dirs, name) = key[prefix.len()..].rsplit_once('/').unwrap_or(("", key));
-            if name.is_empty() || name.starts_with(['_', '.']) {
-                continue;
-            }
-            let values = (dirs.split('/'))
-                .filter_map(|d| d.split_once('='))
-                .map(|(k, v)| (k.to_ascii_lowercase(), v.to_string()))
-                .collect();
-            out.push(Object {
-                key: key.to_string(),
-                values,
-                size: object.size().unwrap_or(0).max(0) as u64,
-                etag: object
-                    .e_tag()
-                    .unwrap_or_default()
-                    .trim_matches('"')
-                    .to_string(),
-            });
+    for object in list_objects(client, bucket, prefix).await? {
+        let Some(key) = object.key() else { continue };
+        let (dirs, name) = key[prefix.len()..].rsplit_once('/').unwrap_or(("", key));
+        if name.is_empty() || name.starts_with(['_', '.']) {
+            continue;
         }
-        match page.next_continuation_token() {
-            Some(t) if page.is_truncated().unwrap_or(false) => token = Some(t.to_string()),
-            _ => return Ok(out),
-        }
+        let values = (dirs.split('/'))
+            .filter_map(|d| d.split_once('='))
+            .map(|(k, v)| (k.to_ascii_lowercase(), v.to_string()))
+            .collect();
+        out.push(Object {
+            key: key.to_string(),
+            values,
+            size: object.size().unwrap_or(0).max(0) as u64,
+            etag: object
+                .e_tag()
+                .unwrap_or_default()
+                .trim_matches('"')
+                .to_string(),
+        });
     }
+    Ok(out)
 }
 
 fn version(objects: &[&Object]) -> String {

@@ -1,7 +1,7 @@
 //! Which report assemblies are in the bucket: legacy CUR manifests, Data Exports manifests,
 //! and Data Exports files without one.
 
-use crate::aws::describe;
+use crate::aws::{describe, list_objects};
 use crate::error::Error;
 use crate::ledger::FileStamp;
 use anyhow::{Result, anyhow};
@@ -115,33 +115,12 @@ async fn get_text(client: &Client, bucket: &str, key: &str) -> Result<(String, S
 
 /// Every object under `prefix`: (key, ETag).
 async fn list(client: &Client, bucket: &str, prefix: &str) -> Result<Vec<(String, String)>> {
-    let mut out = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let page = client
-            .list_objects_v2()
-            .bucket(bucket)
-            .prefix(prefix)
-            .set_continuation_token(token.clone())
-            .send()
-            .await
-            .map_err(|e| {
-                anyhow!(describe(
-                    &format!("S3 ListObjectsV2 s3://{bucket}/{prefix}"),
-                    &e
-                ))
-            })?;
-        for object in page.contents() {
-            if let Some(key) = object.key() {
-                let etag = object.e_tag().unwrap_or_default().trim_matches('"');
-                out.push((key.to_string(), etag.to_string()));
-            }
-        }
-        match page.next_continuation_token() {
-            Some(t) if page.is_truncated().unwrap_or(false) => token = Some(t.to_string()),
-            _ => return Ok(out),
-        }
-    }
+    Ok((list_objects(client, bucket, prefix).await?.iter())
+        .filter_map(|object| {
+            let etag = object.e_tag().unwrap_or_default().trim_matches('"');
+            Some((object.key()?.to_string(), etag.to_string()))
+        })
+        .collect())
 }
 
 /// Strips `s3://bucket/` from a manifest's data file reference.
