@@ -63,7 +63,8 @@ fn image_rgb(rgb: Vec<u8>) -> Result<image::RgbImage> {
     image::RgbImage::from_raw(WIDTH, HEIGHT, rgb).ok_or_else(|| anyhow!("chart buffer size"))
 }
 
-type DrawResult = std::result::Result<(), Box<dyn std::error::Error + Send + Sync>>;
+type DrawError = Box<dyn std::error::Error + Send + Sync>;
+type DrawResult = std::result::Result<(), DrawError>;
 
 /// The chart's drawing area: the whole image.
 type Canvas<'a> = DrawingArea<BitMapBackend<'a>, plotters::coord::Shift>;
@@ -81,7 +82,7 @@ fn axes<'a, 'b>(
     days: std::ops::Range<NaiveDate>,
     top: f64,
     y_labels: u32,
-) -> std::result::Result<Axes<'a, 'b>, Box<dyn std::error::Error + Send + Sync>> {
+) -> std::result::Result<Axes<'a, 'b>, DrawError> {
     let mut chart = ChartBuilder::on(root)
         .margin(8)
         .x_label_area_size(22)
@@ -98,6 +99,19 @@ fn axes<'a, 'b>(
         .label_style(label_font())
         .draw()?;
     Ok(chart)
+}
+
+/// Draws the legend in the upper left corner and makes the image final.
+fn legend_and_present<'a, 'b>(chart: &mut Axes<'a, 'b>, root: &'b Canvas<'a>) -> DrawResult {
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(RGBColor(250, 250, 252).mix(0.9))
+        .border_style(RGBColor(215, 215, 222))
+        .label_font(label_font())
+        .draw()?;
+    root.present()?;
+    Ok(())
 }
 
 /// The font of the axes' labels and the legend.
@@ -125,7 +139,6 @@ fn draw(plot: &Plot, rgb: &mut [u8]) -> DrawResult {
         * 1.1;
     let day = |i: usize| first + Days::new(i as u64);
     let mut chart = axes(&root, first..plot.last_day, top, 58)?;
-    let font = label_font();
     // The typical range, then the expected level, the daily cost, the anomalous days.
     chart.draw_series(AreaSeries::new(
         (0..n).map(|i| (day(i), band[i].1)),
@@ -159,15 +172,7 @@ fn draw(plot: &Plot, rgb: &mut [u8]) -> DrawResult {
                 Circle::new((*d, plot.daily[i]), 4, RGBColor(210, 40, 40).filled())
             }),
     )?;
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .background_style(RGBColor(250, 250, 252).mix(0.9))
-        .border_style(RGBColor(215, 215, 222))
-        .label_font(font)
-        .draw()?;
-    root.present()?;
-    Ok(())
+    legend_and_present(&mut chart, &root)
 }
 
 /// Days of the recent rate projected to the period's end.
@@ -194,7 +199,6 @@ fn draw_period(plot: &Plot, span: BudgetSpan, rgb: &mut [u8]) -> DrawResult {
     let data_first = plot.last_day - Days::new(daily.len().saturating_sub(1) as u64);
     let day = |i: usize| data_first + Days::new(i as u64);
     let mut chart = axes(&root, first..last, top, 64)?;
-    let font = label_font();
     let red = RGBColor(210, 40, 40);
     chart
         .draw_series(LineSeries::new(
@@ -221,15 +225,7 @@ fn draw_period(plot: &Plot, span: BudgetSpan, rgb: &mut [u8]) -> DrawResult {
         ))?
         .label("at the recent rate")
         .legend(move |(x, y)| PathElement::new([(x, y), (x + 14, y)], grey));
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .background_style(RGBColor(250, 250, 252).mix(0.9))
-        .border_style(RGBColor(215, 215, 222))
-        .label_font(font)
-        .draw()?;
-    root.present()?;
-    Ok(())
+    legend_and_present(&mut chart, &root)
 }
 
 #[cfg(test)]
