@@ -15,11 +15,13 @@ mod sync;
 
 use crate::config::Config;
 use crate::error::Error;
-use crate::ledger::Ledger;
+use crate::ledger::{AlertRecord, Ledger};
 use crate::lock::LedgerLock;
 use crate::logging::LogFormat;
+use crate::model::money;
 use crate::pipeline::Job;
 use anyhow::Result;
+use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
 
@@ -157,4 +159,31 @@ fn ledger_path(cli: &Cli, config: &Config) -> PathBuf {
         .clone()
         .or_else(|| config.ledger.clone())
         .unwrap_or_else(|| "costwatch.db".into())
+}
+
+/// Prints alerts as a table with a count line, or as a JSON array (what
+/// ../shared/scenarios/score.py reads).
+fn print_alerts(
+    alerts: &[AlertRecord],
+    format: Format,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<()> {
+    match format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(alerts)?),
+        Format::Text => {
+            for a in alerts {
+                println!(
+                    "{}  {:<8} {:<9} {}  ({}/month)",
+                    a.day,
+                    a.severity.as_str(),
+                    a.rule,
+                    a.message,
+                    money(a.monthly_impact)
+                );
+            }
+            println!("{} alert(s) from {from} to {to}", alerts.len());
+        }
+    }
+    Ok(())
 }

@@ -3,11 +3,10 @@
 mod new;
 
 use super::Cli;
-use super::Format;
+use super::{Format, print_alerts};
 use crate::config::Config;
 use crate::error::{EXIT_FAILED, EXIT_OK, Error};
 use crate::ledger::Ledger;
-use crate::model::money;
 use crate::pipeline::Job;
 use crate::rules::RuleConfig;
 use crate::rules::wasm::PluginRule;
@@ -136,31 +135,6 @@ fn test(cli: &Cli, args: &TestArgs) -> Result<i32> {
         let _ = std::fs::remove_dir_all(&scratch);
     }
     result
-}
-
-fn print_alerts(
-    alerts: &[crate::ledger::AlertRecord],
-    format: Format,
-    from: NaiveDate,
-    to: NaiveDate,
-) -> Result<()> {
-    match format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(alerts)?),
-        Format::Text => {
-            for a in alerts {
-                println!(
-                    "{}  {:<8} {:<9} {}  ({}/month)",
-                    a.day,
-                    a.severity.as_str(),
-                    a.rule,
-                    a.message,
-                    money(a.monthly_impact)
-                );
-            }
-            println!("{} alert(s) from {from} to {to}", alerts.len());
-        }
-    }
-    Ok(())
 }
 
 fn list(args: &ListArgs) -> Result<i32> {
