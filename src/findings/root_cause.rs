@@ -18,13 +18,14 @@ const TOP: usize = 3;
 const MIN_SHARE: f64 = 0.02;
 
 /// The recent window `[recent_from, day]` and the baseline's first day, by rule: a spike or
-/// new spend is its day, a step the days just after it, pace and budget the month so far
-/// against the previous month, anything slower the last week against the four before.
+/// new spend is its day, a step the three days it has lasted when told, pace and budget the
+/// month so far against the previous month, anything slower the last week against the four
+/// before.
 fn windows(f: &Finding) -> (NaiveDate, NaiveDate) {
     let back = |days: u64| f.day - Days::new(days);
     let recent_from = match f.rule.as_str() {
         "spike" | "new-spend" => f.day,
-        "shift" => back(1),
+        "shift" => back(2),
         "pace" | "budget" => f.day.with_day(1).expect("every month has a first day"),
         _ => back(6),
     };
@@ -331,7 +332,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let ledger = Ledger::open(&dir.path().join("l.db")).unwrap();
         let rows: Vec<(u32, &str, f64, f64)> = (1..=20)
-            .map(|d| (d, "us-east-1", if d > 18 { 30.0 } else { 10.0 }, 100.0))
+            .map(|d| (d, "us-east-1", if d > 17 { 30.0 } else { 10.0 }, 100.0))
             .collect();
         ledger
             .replace_periods(

@@ -96,7 +96,7 @@ impl Rule for BuiltinRule {
         let p = &self.params;
         match self.kind {
             Kind::Spike => p.spike.min_history_days + 1,
-            Kind::Shift => p.shift.min_history_days + 2,
+            Kind::Shift => p.shift.min_history_days + p.shift.min_days.max(1),
             Kind::Creep => p.creep.short_days.max(3) + 28,
             Kind::NewSpend => p.new_spend.min_history_days + p.new_spend.ramp_days.max(1),
             // The whole previous month, then the first days of this one.
@@ -143,7 +143,8 @@ impl BuiltinRule {
     /// the rule does not look at single series' rises).
     fn recent_days(&self) -> Option<usize> {
         match self.kind {
-            Kind::Spike | Kind::NewSpend => Some(1),
+            Kind::NewSpend => Some(1),
+            Kind::Spike => Some(3),
             Kind::Shift => Some(3),
             // A creep's rise spans weeks (the fast one's baseline eight).
             Kind::Creep => Some(56),
@@ -333,6 +334,7 @@ fn set_param(p: &mut Params, kind: Kind, key: &str, value: &toml::Value) -> Resu
         (Kind::Spike, "noise_floor_relative") => Slot::Number(&mut p.spike.noise_floor_relative),
         (Kind::Spike, "skip_monthly_recurring") => Slot::Flag(&mut p.spike.skip_monthly_recurring),
         (Kind::Shift, "recent_days") => Slot::Days(&mut p.shift.recent_days),
+        (Kind::Shift, "min_days") => Slot::Days(&mut p.shift.min_days),
         (Kind::Shift, "window_days") => Slot::Days(&mut p.shift.window_days),
         (Kind::Shift, "min_history_days") => Slot::Days(&mut p.shift.min_history_days),
         (Kind::Shift, "min_abs_delta") => Slot::Number(&mut p.shift.min_abs_delta),

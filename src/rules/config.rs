@@ -24,7 +24,7 @@ pub struct DetectionConfig {
 impl Default for DetectionConfig {
     fn default() -> Self {
         Self {
-            history_days: 90,
+            history_days: 180,
             partial_day_ratio: 0.5,
             max_data_lag_days: 3,
             resolve_after_quiet_days: 7,

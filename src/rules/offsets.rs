@@ -47,14 +47,30 @@ impl<'a> Siblings<'a> {
     }
 }
 
-/// How much lower the last `recent` days of `amounts` are than the median of the days
-/// before them; 0 unless it is a real drop (a fifth of the level, not noise).
+/// How much lower the last `recent` days of `amounts` are than the `BEFORE_DAYS` before
+/// them, each day against the median of its weekday there (a series that idles at weekends
+/// has not dropped on a Saturday, nor has a weekday that falls back to it moved nothing);
+/// 0 unless it is a real drop (a fifth of the level, not noise).
 fn drop(amounts: &[f64], recent: usize) -> f64 {
     if amounts.len() <= recent {
         return 0.0;
     }
     let (before, now) = amounts.split_at(amounts.len() - recent);
-    let level = median(trailing(before, BEFORE_DAYS));
+    let before = trailing(before, BEFORE_DAYS);
+    let usual: Vec<f64> = (0..now.len())
+        .map(|j| {
+            let same_weekday: Vec<f64> = (0..before.len())
+                .filter(|k| (before.len() + j - k).is_multiple_of(7))
+                .map(|k| before[k])
+                .collect();
+            if same_weekday.is_empty() {
+                median(before)
+            } else {
+                median(&same_weekday)
+            }
+        })
+        .collect();
+    let level = mean(&usual);
     let dropped = level - mean(now);
     if dropped >= MIN_DROP * level {
         dropped
@@ -91,6 +107,13 @@ mod tests {
         let mut noise = vec![100.0; 40];
         noise.extend([90.0, 90.0]);
         assert_eq!(drop(&noise, 2), 0.0, "a tenth is noise, not a move");
+        // Weekdays at 100, weekends at 20: a weekend is no drop, a weekday at 40 is one.
+        let week = |i: usize| if i % 7 >= 5 { 20.0 } else { 100.0 };
+        let weekends: Vec<f64> = (0..35).map(week).collect();
+        assert_eq!(drop(&weekends, 2), 0.0, "{:?}", &weekends[33..]);
+        let mut moved: Vec<f64> = (0..36).map(week).collect();
+        moved.push(40.0);
+        assert_eq!(drop(&moved, 1), 60.0);
         assert!(accounts_offset(60.0, [45.0].into_iter()));
         assert!(!accounts_offset(60.0, [25.0].into_iter()));
     }

@@ -3,6 +3,9 @@
 
   python3 tests/scenarios/generate.py            # all scenarios
   python3 tests/scenarios/generate.py rough-03   # some of them
+  python3 tests/scenarios/generate.py --seed-offset 1000 --out /tmp/held-out
+                                                 # other draws of the same scenarios, to
+                                                 # check that detection was not fitted to these
 
 Each scenario folder gets one legacy-CUR file per billing month (cur-YYYY-MM.csv.gz,
 the columns and layout of ../shared/scenarios/public) and labels.json (the public
@@ -21,6 +24,9 @@ import random
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# Where the scenarios are written and what is added to each one's seed (--out, --seed-offset).
+OUT_DIR = HERE
+SEED_OFFSET = 0
 
 # The header of the public files, column for column.
 HEADER = [
@@ -208,7 +214,7 @@ class Move(tuple):
 class Scenario:
     def __init__(self, name, seed, first, last, evaluate_from, n_accounts):
         self.name, self.seed = name, seed
-        self.rng = random.Random(seed)
+        self.rng = random.Random(seed + SEED_OFFSET)
         self.first, self.last, self.evaluate_from = day(first), day(last), day(evaluate_from)
         assert (self.evaluate_from - self.first).days >= 45, name
         self.n_days = (self.last - self.first).days + 1
@@ -501,7 +507,7 @@ class Scenario:
                     (self.name, l["kind"], l["usage_type"], iso(d))
 
     def write(self):
-        out = os.path.join(HERE, self.name)
+        out = os.path.join(OUT_DIR, self.name)
         os.makedirs(out, exist_ok=True)
         for f in os.listdir(out):
             if f.startswith("cur-") and f.endswith(".csv.gz"):
@@ -716,7 +722,18 @@ SCENARIOS = [rough_01, rough_02, rough_03, rough_04, rough_05, rough_06, rough_0
 
 
 def main():
-    wanted = set(sys.argv[1:])
+    global OUT_DIR, SEED_OFFSET
+    args = sys.argv[1:]
+    for flag in ("--out", "--seed-offset"):
+        if flag in args:
+            i = args.index(flag)
+            value = args[i + 1]
+            del args[i:i + 2]
+            if flag == "--out":
+                OUT_DIR = value
+            else:
+                SEED_OFFSET = int(value)
+    wanted = set(args)
     for make in SCENARIOS:
         sc = make()
         if wanted and sc.name not in wanted:

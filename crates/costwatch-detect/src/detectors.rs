@@ -183,10 +183,11 @@ fn detrend(ys: &[f64], slope: f64) -> Vec<f64> {
 /// last week when that is higher, so a series already climbing fast (a creep)
 /// does not read as a spike. Fires when the day's cost reaches the spend floor,
 /// its excess crosses `min_abs_delta` and `min_relative`, and its robust
-/// z-score reaches `k`, unless the series has been there before: a similar
-/// excess (60% of today's, on log cost) about a month earlier
-/// (`skip_monthly_recurring`: a monthly charge or job) or within the
-/// `lookback_days` before the last three days (heavy-tailed noise).
+/// z-score reaches `k`, unless the series has been there before: half today's
+/// excess (on log cost) on the same day of one or two months earlier
+/// (`skip_monthly_recurring`: a monthly charge or job, whose size varies), or
+/// 60% of it within the `lookback_days` before the last three days (heavy-tailed
+/// noise).
 pub fn spike(s: &DailySeries, p: &Params) -> Option<Detection> {
     let s = &since_first_spend(s, p);
     let sp = &p.spike;
@@ -229,9 +230,13 @@ pub fn spike(s: &DailySeries, p: &Params) -> Option<Detection> {
     if z < sp.k || !big_enough(x, expected, sp.min_abs_delta, sp.min_relative) {
         return None;
     }
-    let similar = level + 0.6 * (today - level);
+    // A monthly job's size varies: half today's rise on the same day of one or two months
+    // earlier is the job, not news.
     let monthly = sp.skip_monthly_recurring
-        && (27..=32).any(|lag| lag <= logs.len() && logs[logs.len() - lag] >= similar);
+        && month_lags().any(|lag| {
+            lag <= logs.len() && logs[logs.len() - lag] >= level + 0.5 * (today - level)
+        });
+    let similar = level + 0.6 * (today - level);
     let earlier = trailing(&logs[..logs.len().saturating_sub(3)], sp.lookback_days);
     if monthly || earlier.iter().any(|&v| v >= similar) {
         return None;
@@ -241,8 +246,8 @@ pub fn spike(s: &DailySeries, p: &Params) -> Option<Detection> {
 
 /// A lasting step up.
 ///
-/// For the last `m` days, `m` from 2 to `recent_days` (so a step is seen from
-/// its second day on): their mean must stand `k` standard errors above the
+/// For the last `m` days, `m` from `min_days` to `recent_days` (by default a step is
+/// told on its third day: two days up are as often a burst, which is the spike's news): their mean must stand `k` standard errors above the
 /// trend-projected baseline of the `window_days` before them, each of them at
 /// least `min_each_z` robust deviations and half the mean rise above it (a
 /// level, not one spike), the mean must exceed the baseline by both
@@ -257,7 +262,7 @@ pub fn shift(s: &DailySeries, p: &Params) -> Option<Detection> {
         return None;
     }
     let mut fired = None;
-    for m in 2..=sp.recent_days.max(2) {
+    for m in sp.min_days.max(1)..=sp.recent_days.max(sp.min_days) {
         match shift_over(s, p, m) {
             // The same days a month earlier were as high: a monthly job, whatever `m`.
             Step::Recurring => return None,
@@ -457,14 +462,18 @@ fn fast_creep(s: &DailySeries, p: &Params) -> Option<Detection> {
 }
 
 /// Slow creep: growth of one to a few percent a week, which no short window shows, seen
-/// over the whole history (up to `slow_days`) on weekday-adjusted log cost as a hinge: a flat
-/// level, then a robust line rising from it (the creep's start is tried week by week, from
-/// the window's first day, which is a plain line, to three weeks before the end). The best
-/// hinge must grow at least `slow_min_weekly_growth` a week above the organic range, start
-/// near the flat level (most of the rise within the line: a jump is a shift's news), end
-/// `slow_min_relative` above it, and that rise must be `slow_k` standard errors (from the
-/// residuals, with an allowance for streaky noise). Only series whose last two weeks stand
-/// that far above the window's first four are fitted. Severity is at most Warning.
+/// over the whole history (up to `slow_days`) on weekday-adjusted log cost as a [`Hinge`]:
+/// the days before the creep's start on their own trend, then a line. The start is tried
+/// week by week, from `MIN_BEFORE_DAYS` after the window's first day to `MIN_CREEP_DAYS`
+/// before its end. Growth the series had all along is normal (the trend before, within
+/// `max_organic_growth`), so a series that grew from its first day is no creep however far
+/// it has come; one that was flat and then grows is, however slowly. The best hinge must
+/// grow `slow_min_weekly_growth` a week faster than before, start near the level before (a
+/// jump is a shift's news), end `slow_min_relative` above where the trend before leads, and
+/// that rise must be `slow_k` standard errors (from the residuals, allowing for noise that
+/// runs in streaks). Only series whose last two weeks stand that far above the window's
+/// first four are fitted. `observed` is the last two weeks' level; severity is at most
+/// Warning.
 fn slow_creep(s: &DailySeries, p: &Params) -> Option<Detection> {
     let s = &since_first_spend(s, p);
     let c = &p.creep;
@@ -480,25 +489,31 @@ fn slow_creep(s: &DailySeries, p: &Params) -> Option<Detection> {
         return None;
     }
     let b = Baseline::with_profile(weekday_profile(xs, s.last_weekday), p);
-    let logs = b.logs(xs, s.last_weekday);
+    let mut logs = b.logs(xs, s.last_weekday);
     let min_rise = (1.0 + c.slow_min_relative).ln();
     if median(trailing(&logs, 14)) - median(&logs[..28]) < min_rise {
         return None;
     }
-    let best = (0..=n - 21)
+    // Least squares on values clipped to the bulk of the window: a day's burst (a spike,
+    // a month-end job) moves a line no more than a typical day does.
+    let center = median(&logs);
+    let reach = 4.0 * mad(&logs).max(0.02);
+    for y in &mut logs {
+        *y = y.clamp(center - reach, center + reach);
+    }
+    let best = (MIN_BEFORE_DAYS..=n.saturating_sub(MIN_CREEP_DAYS))
         .step_by(7)
-        .filter_map(|start| Hinge::fit(&logs, start))
+        .map(|start| Hinge::fit(&logs, start, p.max_organic_growth))
         .filter(|h| {
-            h.slope * 7.0 >= c.slow_min_weekly_growth + p.max_organic_growth
-                && h.jump <= 0.5 * h.rise
+            (h.slope - h.organic) * 7.0 >= c.slow_min_weekly_growth && h.jump <= 0.5 * h.rise
         })
         .max_by(|a, b| a.z.total_cmp(&b.z))?;
-    if best.z < c.slow_k || best.rise < min_rise {
+    if best.z < c.slow_k || best.rise - best.grown < min_rise {
         return None;
     }
-    let grown = best.flat + p.max_organic_growth * (n - best.start) as f64;
-    let observed = b.cost_of(best.flat + best.rise, None);
-    let expected = b.cost_of(grown, None);
+    // The level now: the last two weeks (a line's end would overshoot a step it was bent over).
+    let observed = b.cost_of(median(trailing(&logs, 14)), None);
+    let expected = b.cost_of(best.flat + best.grown, None);
     if !big_enough(observed, expected, c.min_abs_delta, c.slow_min_relative) {
         return None;
     }
@@ -510,10 +525,49 @@ fn slow_creep(s: &DailySeries, p: &Params) -> Option<Detection> {
     Some(d)
 }
 
-/// A flat level until `start`, then a line: the shape of a creep that began at `start`.
+/// A slow creep's fit needs this many days before its start, to learn their trend.
+const MIN_BEFORE_DAYS: usize = 42;
+/// A slow creep's line spans at least this many days.
+const MIN_CREEP_DAYS: usize = 21;
+
+/// A least-squares line through `ys` against their index.
+struct Line {
+    intercept: f64,
+    slope: f64,
+}
+
+impl Line {
+    fn fit(ys: &[f64]) -> Self {
+        let n = ys.len() as f64;
+        let t_mean = (n - 1.0) / 2.0;
+        let y_mean = mean(ys);
+        let (mut sxy, mut sxx) = (0.0, 0.0);
+        for (i, y) in ys.iter().enumerate() {
+            let dt = i as f64 - t_mean;
+            sxy += dt * (y - y_mean);
+            sxx += dt * dt;
+        }
+        let slope = if sxx > 0.0 { sxy / sxx } else { 0.0 };
+        Line {
+            intercept: y_mean - slope * t_mean,
+            slope,
+        }
+    }
+
+    fn at(&self, i: usize) -> f64 {
+        self.intercept + self.slope * i as f64
+    }
+
+    fn residuals(&self, ys: &[f64]) -> Vec<f64> {
+        ys.iter().enumerate().map(|(i, y)| y - self.at(i)).collect()
+    }
+}
+
+/// The days before `start` with their own trend (within `0..=max_organic_growth`: growth
+/// the series had all along is normal), then a line: the shape of a creep that began at
+/// `start`.
 struct Hinge {
-    start: usize,
-    /// The level before `start` (the line's own start when `start` is 0).
+    /// The level the trend before `start` reached at `start`.
     flat: f64,
     /// Growth per day of the line.
     slope: f64,
@@ -521,62 +575,47 @@ struct Hinge {
     jump: f64,
     /// Where the line ends above the flat level.
     rise: f64,
-    /// `rise` in standard errors.
+    /// Growth per day learned as normal: the trend before `start`, within the organic range.
+    organic: f64,
+    /// Where that normal growth takes the flat level by the line's end.
+    grown: f64,
+    /// `rise - grown` in standard errors.
     z: f64,
 }
 
-/// A robust slope: the median of the slopes between points half the series apart.
-fn pair_slope(ys: &[f64]) -> f64 {
-    let half = (ys.len() / 2).max(1);
-    let slopes: Vec<f64> = (0..ys.len().saturating_sub(half))
-        .map(|i| (ys[i + half] - ys[i]) / half as f64)
-        .collect();
-    median(&slopes)
-}
-
 impl Hinge {
-    /// The hinge of `ys` beginning at `start` (a robust line: the median of the slopes
-    /// between points half the segment apart, and the median intercept).
-    fn fit(ys: &[f64], start: usize) -> Option<Self> {
-        let segment = &ys[start..];
-        let len = segment.len();
-        let half = len / 2;
-        if half < 7 || (start > 0 && start < 14) {
-            return None;
-        }
-        let slope = pair_slope(segment);
-        // Growth all along: each half of the line rises too (noise and steps rarely do).
-        let (first, second) = segment.split_at(half);
-        if pair_slope(first).min(pair_slope(second)) < 0.3 * slope {
-            return None;
-        }
-        let intercept = median(&detrend(segment, slope));
-        let flat = if start == 0 {
-            intercept
-        } else {
-            median(&ys[..start])
-        };
-        let end = intercept + slope * (len - 1) as f64;
-        let mut residuals: Vec<f64> = ys[..start].iter().map(|y| y - flat).collect();
-        residuals
-            .extend((segment.iter().enumerate()).map(|(i, y)| y - intercept - slope * i as f64));
-        let sigma = mad(&residuals).max(0.02);
-        let variance = if start == 0 {
-            12.0 / len as f64
-        } else {
-            1.57 / start as f64 + 4.0 / len as f64
-        };
-        // Days are not independent (noise runs in streaks): an allowance of 1.5.
-        let stderr = 1.5 * sigma * variance.sqrt();
+    fn fit(ys: &[f64], start: usize, max_organic: f64) -> Self {
+        let (before, after) = ys.split_at(start);
+        let pre = Line::fit(before);
+        let line = Line::fit(after);
+        let organic = pre.slope.clamp(0.0, max_organic);
+        // The days before, on a line of the organic slope through their mean.
+        let flat = mean(before) + organic * (start - 1) as f64 / 2.0;
+        let len = after.len();
+        let end = line.at(len - 1);
+        let pre_residuals = pre.residuals(before);
+        let squares: f64 = (pre_residuals.iter().chain(&line.residuals(after)))
+            .map(|r| r * r)
+            .sum();
+        let sigma = (squares / (ys.len() - 4) as f64).sqrt().max(0.02);
+        // Noise that runs in streaks counts for less: the lag-1 correlation of the days
+        // before (the creep cannot bend them).
+        let lagged: f64 = pre_residuals.windows(2).map(|w| w[0] * w[1]).sum();
+        let own: f64 = pre_residuals.iter().map(|r| r * r).sum();
+        let rho = (lagged / own.max(1e-12)).clamp(0.0, 0.8);
+        let streaks = ((1.0 + rho) / (1.0 - rho)).sqrt();
+        let stderr = streaks * sigma * (1.0 / start as f64 + 4.0 / len as f64).sqrt();
         let rise = end - flat;
-        Some(Self {
-            start,
+        let grown = organic * len as f64;
+        Hinge {
             flat,
-            slope,
-            jump: intercept - flat,
+            slope: line.slope,
+            jump: line.intercept - flat,
             rise,
-            z: rise / stderr,
-        })
+            organic,
+            grown,
+            z: (rise - grown) / stderr,
+        }
     }
 }
 
@@ -755,6 +794,74 @@ mod tests {
         assert!(!recurring_tail(&fresh));
         let s = DailySeries {
             amounts: &fresh,
+            last_weekday: 0,
+        };
+        assert!(shift(&s, &p).is_some());
+    }
+
+    /// `days` costs around $100 with log-normal noise of `sigma` (a fixed seed) and a daily
+    /// growth factor from `growth(i)`.
+    fn noisy(days: usize, sigma: f64, growth: impl Fn(usize) -> f64) -> Vec<f64> {
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut uniform = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            ((state >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+        };
+        (0..days)
+            .map(|i| {
+                let gauss =
+                    (-2.0 * uniform().ln()).sqrt() * (2.0 * std::f64::consts::PI * uniform()).cos();
+                100.0 * growth(i) * (sigma * gauss).exp()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_slow_creep_under_heavy_noise_is_caught_and_growth_from_the_first_day_is_not() {
+        let p = Params::default();
+        let weekly = |rate: f64, from: usize| {
+            move |i: usize| (1.0 + rate).powf(i.saturating_sub(from) as f64 / 7.0)
+        };
+        // 60 flat days, then 3 % a week for 60 days under 20 % daily noise: 1.28x by now,
+        // which no two weeks make plain.
+        let days = noisy(120, 0.2, weekly(0.03, 60));
+        let s = DailySeries {
+            amounts: &days,
+            last_weekday: 0,
+        };
+        let d = slow_creep(&s, &p).expect("a creep");
+        assert!(d.observed > 1.15 * d.expected, "{d:?}");
+        // Before it has come far, quiet.
+        let early = DailySeries {
+            amounts: &days[..75],
+            last_weekday: 0,
+        };
+        assert!(slow_creep(&early, &p).is_none());
+        // Storage that has grown 1.5 % a week since its first day: 1.3x over the window,
+        // but that growth is the series' normal.
+        let days = noisy(120, 0.03, weekly(0.015, 0));
+        let s = DailySeries {
+            amounts: &days,
+            last_weekday: 0,
+        };
+        assert!(creep(&s, &p).is_none());
+    }
+
+    #[test]
+    fn a_two_day_burst_is_no_step_but_three_days_are() {
+        let p = Params::default();
+        let mut days = noisy(60, 0.05, |_| 1.0);
+        days.extend([250.0; 2]);
+        let s = DailySeries {
+            amounts: &days,
+            last_weekday: 0,
+        };
+        assert!(shift(&s, &p).is_none());
+        days.push(250.0);
+        let s = DailySeries {
+            amounts: &days,
             last_weekday: 0,
         };
         assert!(shift(&s, &p).is_some());

@@ -202,9 +202,11 @@ pub struct SpikeParams {
 pub struct ShiftParams {
     /// Whether the detector runs.
     pub enabled: bool,
-    /// The new level is judged over the last 2 ..= `recent_days` days
+    /// The new level is judged over the last `min_days` ..= `recent_days` days
     /// (including the evaluated day).
     pub recent_days: usize,
+    /// Days a new level must have lasted before it is told (fewer are a burst).
+    pub min_days: usize,
     /// Trailing days before the recent ones that form the baseline.
     pub window_days: usize,
     /// Fewer days of history than this: no verdict.
@@ -248,15 +250,15 @@ pub struct CreepParams {
     /// Minimum rise of the current level over the projected baseline, dollars per day.
     pub min_abs_delta: f64,
     /// Slow creep (a few percent a week, below `min_growth`): days of history its trend is
-    /// fitted over, at most (0 disables it).
+    /// fitted over, at most (0 disables it; rules see `[detection] history_days` at most).
     pub slow_days: usize,
     /// Slow creep: fewer days than this since the series first spent, no verdict.
     pub slow_min_days: usize,
-    /// Slow creep: minimum growth per week above the organic range (log scale).
+    /// Slow creep: minimum growth per week above the trend before it began (log scale).
     pub slow_min_weekly_growth: f64,
     /// Slow creep: the rise must be `slow_k` standard errors.
     pub slow_k: f64,
-    /// Slow creep: minimum rise of the current level over the flat level before it, relative.
+    /// Slow creep: minimum rise over where the trend before it would have led, relative.
     pub slow_min_relative: f64,
 }
 
@@ -375,6 +377,7 @@ impl Default for ShiftParams {
         ShiftParams {
             enabled: true,
             recent_days: 3,
+            min_days: 3,
             window_days: 28,
             min_history_days: 14,
             min_abs_delta: 5.0,
@@ -399,10 +402,10 @@ impl Default for CreepParams {
             k: 5.0,
             min_relative: 0.15,
             min_abs_delta: 1.0,
-            slow_days: 90,
+            slow_days: 180,
             slow_min_days: 56,
-            slow_min_weekly_growth: 0.005,
-            slow_k: 3.0,
+            slow_min_weekly_growth: 0.01,
+            slow_k: 3.5,
             slow_min_relative: 0.15,
         }
     }
