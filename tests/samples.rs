@@ -603,7 +603,7 @@ fn public_scenarios_meet_the_detection_goal() {
 /// The public scenarios and the rougher ones of tests/scenarios (slow creeps on noisy
 /// series, month-end jobs, workloads moving between accounts) together: the goal of 0.95
 /// and 0.95. Reached: 45 of 46 labels (the miss is a Container Insights creep of 3 % a week
-/// under 20 % daily noise, caught nine days late), 2 false alarms in 55 alerts.
+/// under 20 % daily noise, caught seven days late), 2 false alarms in 55 alerts.
 #[test]
 fn public_and_rough_scenarios_meet_the_detection_goal() {
     let roots = [
