@@ -247,7 +247,8 @@ pub fn spike(s: &DailySeries, p: &Params) -> Option<Detection> {
 /// A lasting step up.
 ///
 /// For the last `m` days, `m` from `min_days` to `recent_days` (by default a step is
-/// told on its third day: two days up are as often a burst, which is the spike's news): their mean must stand `k` standard errors above the
+/// told on its third day: two days up are as often a burst, which is the spike's news):
+/// their mean must stand `k` standard errors above the
 /// trend-projected baseline of the `window_days` before them, each of them at
 /// least `min_each_z` robust deviations and half the mean rise above it (a
 /// level, not one spike), the mean must exceed the baseline by both
