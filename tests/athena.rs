@@ -152,18 +152,10 @@ fn queries(moto: &Peer) -> Vec<Value> {
 
 /// Puts an object into moto's bucket `cur`.
 fn put(moto: &Peer, key: &str, body: Vec<u8>) {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let config = moto.sdk_config().await;
-        let s3 = aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::config::Builder::from(&config)
-                .force_path_style(true)
-                .build(),
-        );
-        s3.put_object()
+    block_on(async {
+        moto.s3()
+            .await
+            .put_object()
             .bucket("cur")
             .key(key)
             .body(body.into())

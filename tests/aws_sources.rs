@@ -189,11 +189,7 @@ fn missing_credentials_are_reported_quickly() {
 #[test]
 fn billing_metrics_become_daily_deltas_across_a_month_boundary() {
     let moto = Peer::moto();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
+    block_on(async {
         use aws_sdk_cloudwatch::primitives::DateTime;
         use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
         let config = moto.sdk_config().await;

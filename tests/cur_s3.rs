@@ -9,14 +9,6 @@ use std::path::Path;
 
 const BUCKET: &str = "cur-bucket";
 
-fn s3_client(config: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
-    aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(config)
-            .force_path_style(true)
-            .build(),
-    )
-}
-
 struct Bucket {
     runtime: tokio::runtime::Runtime,
     s3: aws_sdk_s3::Client,
@@ -28,7 +20,7 @@ impl Bucket {
             .enable_all()
             .build()
             .unwrap();
-        let s3 = runtime.block_on(async { s3_client(&moto.sdk_config().await) });
+        let s3 = runtime.block_on(moto.s3());
         runtime
             .block_on(s3.create_bucket().bucket(BUCKET).send())
             .unwrap();

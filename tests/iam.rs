@@ -65,11 +65,7 @@ fn justified(operation: &str) -> &'static [&'static str] {
 /// The sources' data in moto (a billing metric, a Data Exports file, an Athena table), a
 /// hand-made budget and an SNS topic, whose ARN it returns.
 fn seed(moto: &Peer, dir: &Path) -> String {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
+    block_on(async {
         use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
         let config = moto.sdk_config().await;
         let at = chrono::DateTime::parse_from_rfc3339("2026-03-18T12:00:00Z").unwrap();
@@ -95,11 +91,7 @@ fn seed(moto: &Peer, dir: &Path) -> String {
             .send()
             .await
             .unwrap();
-        let s3 = aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::config::Builder::from(&config)
-                .force_path_style(true)
-                .build(),
-        );
+        let s3 = moto.s3().await;
         s3.create_bucket().bucket("exports").send().await.unwrap();
         let part = std::fs::read(repo().join("examples/demo/data/cur-2026-03.csv.gz")).unwrap();
         s3.put_object()
@@ -121,7 +113,7 @@ fn seed(moto: &Peer, dir: &Path) -> String {
         .arg(moto.endpoint())
         .arg(&path));
     assert!(out.status.success(), "{}", stderr(&out));
-    runtime.block_on(async {
+    block_on(async {
         // A budget made by hand whose name looks like costwatch's: pruning reads its tags.
         use aws_sdk_budgets::types::{Budget, BudgetType, Spend, TimeUnit};
         let budget = Budget::builder()

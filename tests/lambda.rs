@@ -19,17 +19,8 @@ const KEY: &str = "costwatch.db";
 /// A bucket for the ledger in a fresh moto.
 fn moto_with_bucket() -> Peer {
     let moto = Peer::moto();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let config = moto.sdk_config().await;
-        let s3 = aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::config::Builder::from(&config)
-                .force_path_style(true)
-                .build(),
-        );
+    block_on(async {
+        let s3 = moto.s3().await;
         s3.create_bucket().bucket(BUCKET).send().await.unwrap();
     });
     moto
@@ -71,17 +62,8 @@ fn invoke(settings: &Settings, date: &str, id: &str) -> Invocation {
 /// The stored ledger, downloaded into `dir`.
 fn stored_ledger(moto: &Peer, dir: &Path) -> rusqlite::Connection {
     let path = dir.join("stored.db");
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let body = runtime.block_on(async {
-        let config = moto.sdk_config().await;
-        let s3 = aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::config::Builder::from(&config)
-                .force_path_style(true)
-                .build(),
-        );
+    let body = block_on(async {
+        let s3 = moto.s3().await;
         let out = s3
             .get_object()
             .bucket(BUCKET)

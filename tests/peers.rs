@@ -8,17 +8,8 @@ use std::path::Path;
 #[test]
 fn s3_put_and_list_through_the_real_sdk() {
     let moto = Peer::moto();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let config = moto.sdk_config().await;
-        let s3 = aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::config::Builder::from(&config)
-                .force_path_style(true)
-                .build(),
-        );
+    block_on(async {
+        let s3 = moto.s3().await;
         s3.create_bucket()
             .bucket("cur-bucket")
             .send()

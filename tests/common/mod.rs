@@ -221,7 +221,26 @@ pub fn get_text_port(port: u16, path: &str) -> String {
     body
 }
 
+/// Runs `future` to its end on a runtime of its own: the SDK calls that set up a peer or
+/// read what a test left in it.
+pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(future)
+}
+
 impl Peer {
+    /// An S3 client of this peer, addressing buckets by path as moto serves them.
+    pub async fn s3(&self) -> aws_sdk_s3::Client {
+        aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&self.sdk_config().await)
+                .force_path_style(true)
+                .build(),
+        )
+    }
+
     /// SDK configuration for a client of this peer: dummy credentials, us-east-1, no retries.
     pub async fn sdk_config(&self) -> aws_config::SdkConfig {
         aws_config::defaults(aws_config::BehaviorVersion::latest())
