@@ -57,18 +57,20 @@ fn drop(amounts: &[f64], recent: usize) -> f64 {
     }
     let (before, now) = amounts.split_at(amounts.len() - recent);
     let before = trailing(before, BEFORE_DAYS);
-    let usual: Vec<f64> = (0..now.len())
-        .map(|j| {
-            let same_weekday: Vec<f64> = (0..before.len())
-                .filter(|k| (before.len() + j - k).is_multiple_of(7))
-                .map(|k| before[k])
-                .collect();
-            if same_weekday.is_empty() {
+    // The median of each weekday of the days before: day `i` of `before` and `now` laid
+    // end to end belongs to weekday `i % 7`.
+    let weekday_levels: Vec<f64> = (0..7)
+        .map(|w| {
+            let days: Vec<f64> = before.iter().skip(w).step_by(7).copied().collect();
+            if days.is_empty() {
                 median(before)
             } else {
-                median(&same_weekday)
+                median(&days)
             }
         })
+        .collect();
+    let usual: Vec<f64> = (0..now.len())
+        .map(|j| weekday_levels[(before.len() + j) % 7])
         .collect();
     let level = mean(&usual);
     let dropped = level - mean(now);

@@ -483,7 +483,7 @@ fn slow_creep(s: &DailySeries, p: &Params) -> Option<Detection> {
     if !c.enabled
         || c.slow_days == 0
         || s.amounts.len() < c.slow_min_days
-        || n < 42
+        || n < MIN_BEFORE_DAYS + MIN_CREEP_DAYS
         || xs[n - 1] < p.min_daily_spend
         || !established(xs, p)
     {
@@ -568,7 +568,7 @@ impl Line {
 /// the series had all along is normal), then a line: the shape of a creep that began at
 /// `start`.
 struct Hinge {
-    /// The level the trend before `start` reached at `start`.
+    /// The level the trend before `start` reached on its last day.
     flat: f64,
     /// Growth per day of the line.
     slope: f64,
