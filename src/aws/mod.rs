@@ -11,7 +11,7 @@ mod s3;
 pub use errors::describe;
 pub use iam::{ArnScope, Statement};
 pub use meter::Meter;
-pub use s3::{S3Location, download, list_objects, s3_request_price, split_location};
+pub use s3::{S3Location, download, get_object, list_objects, s3_request_price, split_location};
 
 use anyhow::{Context, Result, anyhow};
 use aws_config::retry::RetryConfig;

@@ -1,9 +1,10 @@
 //! What every S3 reader shares: the price of a request, a prefix listed, and an object
-//! streamed to a file.
+//! read or streamed to a file.
 
 use super::describe;
 use anyhow::{Context, Result, anyhow};
 use aws_sdk_s3::Client;
+use aws_sdk_s3::operation::get_object::GetObjectOutput;
 use std::io::Write;
 use std::path::Path;
 
@@ -49,16 +50,20 @@ pub async fn list_objects(
     }
 }
 
-/// Streams one object to a local file (bounded memory).
-pub async fn download(client: &Client, bucket: &str, key: &str, local: &Path) -> Result<()> {
-    let object = client
+/// One object, its body still to be read; an error names the object.
+pub async fn get_object(client: &Client, bucket: &str, key: &str) -> Result<GetObjectOutput> {
+    client
         .get_object()
         .bucket(bucket)
         .key(key)
         .send()
         .await
-        .map_err(|e| anyhow!(describe(&format!("S3 GetObject s3://{bucket}/{key}"), &e)))?;
-    let mut body = object.body;
+        .map_err(|e| anyhow!(describe(&format!("S3 GetObject s3://{bucket}/{key}"), &e)))
+}
+
+/// Streams one object to a local file (bounded memory).
+pub async fn download(client: &Client, bucket: &str, key: &str, local: &Path) -> Result<()> {
+    let mut body = get_object(client, bucket, key).await?.body;
     let mut file = std::io::BufWriter::new(
         std::fs::File::create(local).with_context(|| format!("creating {}", local.display()))?,
     );

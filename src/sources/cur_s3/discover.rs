@@ -1,7 +1,7 @@
 //! Which report assemblies are in the bucket: legacy CUR manifests, Data Exports manifests,
 //! and Data Exports files without one.
 
-use crate::aws::{describe, list_objects};
+use crate::aws::{get_object, list_objects};
 use crate::error::Error;
 use crate::ledger::FileStamp;
 use anyhow::{Result, anyhow};
@@ -92,13 +92,7 @@ async fn read_manifest(
 }
 
 async fn get_text(client: &Client, bucket: &str, key: &str) -> Result<(String, String)> {
-    let object = client
-        .get_object()
-        .bucket(bucket)
-        .key(key)
-        .send()
-        .await
-        .map_err(|e| anyhow!(describe(&format!("S3 GetObject s3://{bucket}/{key}"), &e)))?;
+    let object = get_object(client, bucket, key).await?;
     let etag = object
         .e_tag()
         .unwrap_or_default()
