@@ -13,6 +13,7 @@ format, read by ../shared/scenarios/score.py; the extra fields are ignored by it
 Every scenario has a fixed seed and gzip is written with mtime 0, so running the
 generator twice gives byte-identical files. See README.md beside this file.
 """
+import argparse
 import csv
 import datetime as dt
 import gzip
@@ -21,7 +22,6 @@ import json
 import math
 import os
 import random
-import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 # Where the scenarios are written and what is added to each one's seed (--out, --seed-offset).
@@ -723,17 +723,14 @@ SCENARIOS = [rough_01, rough_02, rough_03, rough_04, rough_05, rough_06, rough_0
 
 def main():
     global OUT_DIR, SEED_OFFSET
-    args = sys.argv[1:]
-    for flag in ("--out", "--seed-offset"):
-        if flag in args:
-            i = args.index(flag)
-            value = args[i + 1]
-            del args[i:i + 2]
-            if flag == "--out":
-                OUT_DIR = value
-            else:
-                SEED_OFFSET = int(value)
-    wanted = set(args)
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("names", nargs="*", help="scenarios to write (default: all)")
+    ap.add_argument("--out", default=HERE, help="the folder the scenario folders go in")
+    ap.add_argument("--seed-offset", type=int, default=0, help="added to every scenario's seed")
+    a = ap.parse_args()
+    OUT_DIR, SEED_OFFSET = a.out, a.seed_offset
+    wanted = set(a.names)
     for make in SCENARIOS:
         sc = make()
         if wanted and sc.name not in wanted:
