@@ -287,19 +287,7 @@ pub fn duplicate_name(budgets: &[Budget], text: &str) -> Result<(), String> {
 mod tests {
     use super::*;
 
-    #[derive(Debug, Deserialize)]
-    struct Doc {
-        budgets: Vec<Budget>,
-    }
-
-    fn parse(text: &str) -> Result<Vec<Budget>, String> {
-        toml::from_str::<Doc>(text).map(|d| d.budgets).map_err(|e| {
-            let line = e
-                .span()
-                .map_or(0, |s| text[..s.start].matches('\n').count() + 1);
-            format!("line {line}: {}", e.message())
-        })
-    }
+    use crate::budgets::spec::parse_budgets as parse;
 
     const GOOD: &str = r#"
 [[budgets]]

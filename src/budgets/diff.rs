@@ -248,7 +248,7 @@ pub fn subscribers_text(subscribers: &BTreeSet<Subscriber>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::budgets::spec::{FilterKey, NotificationKind, Threshold};
+    use crate::budgets::spec::{FilterKey, NotificationKind, Threshold, parse_budgets};
 
     fn budget() -> Budget {
         let text = r#"
@@ -265,11 +265,7 @@ type = "forecasted"
 percent = 100
 subscribers = ["email:a@example.com", "email:b@example.com"]
 "#;
-        #[derive(serde::Deserialize)]
-        struct Doc {
-            budgets: Vec<Budget>,
-        }
-        toml::from_str::<Doc>(text).unwrap().budgets.remove(0)
+        parse_budgets(text).unwrap().remove(0)
     }
 
     #[test]

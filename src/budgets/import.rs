@@ -85,6 +85,7 @@ pub fn entry(b: &Budget) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::budgets::spec::parse_budgets;
 
     #[test]
     fn wildcards() {
@@ -111,13 +112,9 @@ type = "actual"
 amount = 12.5
 subscribers = ["sns:arn:aws:sns:us-east-1:111122223333:t", "email:a@example.com"]
 "#;
-        #[derive(serde::Deserialize)]
-        struct Doc {
-            budgets: Vec<Budget>,
-        }
-        let original = toml::from_str::<Doc>(text).unwrap().budgets;
+        let original = parse_budgets(text).unwrap();
         let written = entry(&original[0]);
-        let again = toml::from_str::<Doc>(&written).unwrap().budgets;
+        let again = parse_budgets(&written).unwrap();
         assert_eq!(again, original, "{written}");
         assert!(written.contains("amount = 25100000\n"), "{written}");
     }

@@ -381,3 +381,18 @@ impl Budget {
         }
     }
 }
+
+/// The `[[budgets]]` of a config text, or the error with its line: the tests' fixtures.
+#[cfg(test)]
+pub(crate) fn parse_budgets(text: &str) -> Result<Vec<Budget>, String> {
+    #[derive(Deserialize)]
+    struct Doc {
+        budgets: Vec<Budget>,
+    }
+    toml::from_str::<Doc>(text).map(|d| d.budgets).map_err(|e| {
+        let line = e
+            .span()
+            .map_or(0, |s| text[..s.start].matches('\n').count() + 1);
+        format!("line {line}: {}", e.message())
+    })
+}

@@ -100,11 +100,7 @@ type = "forecasted"
 amount = 950
 subscribers = ["email:a@example.com"]
 "#;
-        #[derive(serde::Deserialize)]
-        struct Doc {
-            budgets: Vec<super::Budget>,
-        }
-        let budget = &toml::from_str::<Doc>(text).unwrap().budgets[0];
+        let budget = &crate::budgets::spec::parse_budgets(text).unwrap()[0];
         let watch = budget.watch(&["user:team".into()]).unwrap();
         assert_eq!(watch.first_forecast_alert, Some(800.0));
         assert_eq!(
